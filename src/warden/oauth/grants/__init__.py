@@ -1,0 +1,1 @@
+"""Token-endpoint grants, one module per grant type."""

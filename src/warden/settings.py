@@ -1,0 +1,207 @@
+"""Warden's one settings object.
+
+Built once at the edge (``warden.cli`` or :func:`warden.web.app.create_app`) and passed down;
+components take only the sub-model they read. Values come from, in order of precedence:
+keyword arguments, ``WARDEN_*`` environment variables (nested with ``__``, for example
+``WARDEN_TOKENS__ACCESS_TOKEN_TTL_SECONDS``), and an optional TOML file named by
+``WARDEN_CONFIG_FILE``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = [
+    "CimdSettings",
+    "DeviceSettings",
+    "RegistrationSettings",
+    "Settings",
+    "TokenSettings",
+    "is_loopback_host",
+]
+
+_LOOPBACK_NAMES = {"localhost"}
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for ``localhost`` and loopback IP literals (RFC 8252 §7.3, RFC 6761 §6.3)."""
+    if not host:
+        return False
+    host = host.strip("[]").lower()
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class TokenSettings(BaseModel):
+    """Lifetimes of codes and tokens (RFC 9068, OAuth 2.1 §4.1.2, §4.3)."""
+
+    access_token_ttl_seconds: int = Field(600, ge=30, le=3600, description="JWT access tokens.")
+    code_ttl_seconds: int = Field(60, ge=5, le=600, description="Authorization codes.")
+    refresh_token_ttl_seconds: int = Field(
+        30 * 86400, ge=60, description="Absolute lifetime of a refresh-token family."
+    )
+    refresh_token_idle_seconds: int = Field(
+        14 * 86400, ge=60, description="A refresh token unused this long expires."
+    )
+    signing_alg: Literal["ES256", "EdDSA"] = Field(
+        "ES256", description="Algorithm of keys made by `warden keys rotate` and first start."
+    )
+    client_credentials_ttl_seconds: int = Field(
+        600, ge=30, le=3600, description="Tokens of agents acting as themselves."
+    )
+
+
+class RegistrationSettings(BaseModel):
+    """Dynamic Client Registration (RFC 7591/7592) and its hygiene."""
+
+    enabled: bool = Field(True, description="Open the registration endpoint.")
+    initial_access_token: SecretStr | None = Field(
+        None, description="If set, POST /register needs `Authorization: Bearer <this>`."
+    )
+    per_source_per_hour: int = Field(30, ge=1, description="Registrations per source IP/hour.")
+    max_clients: int = Field(10_000, ge=1, description="Total dynamic clients allowed at once.")
+    idle_reap_seconds: int = Field(
+        30 * 86400, ge=60, description="Dynamic clients unused this long are deleted."
+    )
+    reap_interval_seconds: int = Field(3600, ge=10, description="How often `serve` reaps.")
+    max_redirect_uris: int = Field(10, ge=1, le=100)
+    max_body_bytes: int = Field(16_384, ge=1024)
+    default_scope: str = Field(
+        "", description="Scopes a self-registered client gets when it asks for none."
+    )
+    trusted_software_statement_issuers: dict[str, str] = Field(
+        default_factory=dict,
+        description="Issuer → JWKS (JSON text or file path) trusted for software statements.",
+    )
+    require_software_statement: bool = False
+
+
+class CimdSettings(BaseModel):
+    """Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document)."""
+
+    enabled: bool = True
+    allow_loopback: bool = Field(
+        False, description="Development only: fetch documents from loopback addresses."
+    )
+    connect_timeout_seconds: float = 2.0
+    total_timeout_seconds: float = 5.0
+    max_document_bytes: int = 5 * 1024
+    min_cache_seconds: int = 300
+    max_cache_seconds: int = 86_400
+    fetches_per_host_per_minute: int = 30
+
+
+class DeviceSettings(BaseModel):
+    """Device Authorization Grant (RFC 8628)."""
+
+    code_ttl_seconds: int = Field(600, ge=60, le=1800)
+    interval_seconds: int = Field(5, ge=1)
+
+
+class Settings(BaseSettings):
+    """Everything Warden reads from its environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="WARDEN_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    issuer: str = Field(
+        "http://127.0.0.1:8000",
+        description="The exact issuer identifier: scheme, host, port, optional path, no `/` end.",
+    )
+    database_url: str = Field("sqlite+aiosqlite:///warden.db")
+    redis_url: str | None = Field(None, description="Shared rate limits and caches across nodes.")
+    redis_prefix: str = "warden:"
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Master secret (≥32 chars): encrypts signing keys and flow cookies. "
+        "Unset on a loopback issuer, one is generated into `secret_key_file`.",
+    )
+    secret_key_file: Path = Field(Path("warden.secret"))
+    scopes_file: Path | None = Field(None, description="TOML scope catalogue.")
+    resource_policy: Literal["any", "registered"] = Field(
+        "any",
+        description="`any`: any absolute https (or loopback http) resource becomes the "
+        "audience; `registered`: only resources added with `warden resources add`.",
+    )
+    incremental_authorization: bool = Field(
+        True, description="A new grant is the union with what the user already consented."
+    )
+    trusted_proxies: list[str] = Field(default_factory=list)
+    tokens: TokenSettings = Field(default_factory=TokenSettings)
+    registration: RegistrationSettings = Field(default_factory=RegistrationSettings)
+    cimd: CimdSettings = Field(default_factory=CimdSettings)
+    device: DeviceSettings = Field(default_factory=DeviceSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("WARDEN_CONFIG_FILE")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+    @field_validator("issuer")
+    @classmethod
+    def _check_issuer(cls, value: str) -> str:
+        """RFC 8414 §2: https, no query or fragment. SEC-113: http only on loopback."""
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError("issuer must be an absolute https URL")
+        if parts.query or parts.fragment or value.endswith("/"):
+            raise ValueError("issuer has no query, fragment or trailing slash")
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+            raise ValueError("an http issuer is allowed only on a loopback host")
+        return value
+
+    @property
+    def issuer_path(self) -> str:
+        """The issuer's path ('' for a root issuer), where Warden's endpoints are mounted."""
+        return urlsplit(self.issuer).path.rstrip("/")
+
+    @property
+    def is_development(self) -> bool:
+        """A loopback http issuer: the developer's own machine."""
+        return urlsplit(self.issuer).scheme == "http"
+
+    def endpoint(self, path: str) -> str:
+        """The absolute URL of one of Warden's endpoints, from the issuer (never from Host)."""
+        return f"{self.issuer}{path}"
+
+    def insecure_warnings(self) -> list[str]:
+        """One line per insecure setting in use, logged at start-up."""
+        warnings = []
+        if self.is_development:
+            warnings.append(f"issuer {self.issuer} is plain http (development only)")
+        if self.secret_key is None:
+            warnings.append(f"no WARDEN_SECRET_KEY; using the generated {self.secret_key_file}")
+        if self.cimd.allow_loopback:
+            warnings.append("CIMD documents may be fetched from loopback addresses")
+        if self.registration.enabled and self.registration.initial_access_token is None:
+            warnings.append("dynamic client registration is open to anyone (no initial token)")
+        return warnings

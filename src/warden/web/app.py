@@ -1,0 +1,76 @@
+"""The ASGI application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount
+
+from warden.clock import Clock
+from warden.errors import OAuthError
+from warden.settings import Settings
+from warden.web import adapters
+from warden.web.context import AppContext, build_context
+from warden.web.routes import authorize, jwks, registration, system, token, wellknown
+
+__all__ = ["create_app", "ctx_of"]
+
+log = logging.getLogger("warden")
+
+
+def ctx_of(request: Request) -> AppContext:
+    """The app's shared components, from inside a route."""
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    context: AppContext | None = None,
+) -> Starlette:
+    """Build Warden's ASGI app. Endpoints live under the issuer's path (RFC 8414 §3)."""
+    ctx = context or build_context(settings or Settings(), clock=clock)
+    issuer_routes: list[BaseRoute] = [
+        *jwks.routes(ctx),
+        *registration.routes(ctx),
+        *authorize.routes(ctx),
+        *token.routes(ctx),
+        *system.routes(ctx),
+    ]
+    prefix = ctx.settings.issuer_path
+    routes: list[BaseRoute] = [*wellknown.routes(ctx)]
+    routes += [Mount(prefix, routes=issuer_routes)] if prefix else issuer_routes
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        for line in ctx.settings.insecure_warnings():
+            log.warning("insecure setting: %s", line)
+        try:
+            yield
+        finally:
+            await ctx.db.dispose()
+
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={OAuthError: _oauth_error, Exception: _unhandled},
+    )
+    app.state.ctx = ctx
+    return app
+
+
+async def _oauth_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, OAuthError)
+    basic = request.headers.get("authorization", "").lower().startswith("basic ")
+    return adapters.error_response(exc, basic_auth_used=basic)
+
+
+async def _unhandled(request: Request, exc: Exception) -> Response:
+    return adapters.unhandled(exc)

@@ -1,0 +1,72 @@
+"""Everything the web layer wires together, built once per app from the settings."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from warden.clock import Clock, SystemClock
+from warden.errors import ConfigurationError
+from warden.oauth.scopes import ScopeCatalogue
+from warden.oauth.secrets import SecretHasher
+from warden.settings import Settings
+from warden.storage.engine import Database
+
+__all__ = ["AppContext", "build_context", "derive_key", "load_master_secret"]
+
+log = logging.getLogger("warden")
+
+
+def load_master_secret(settings: Settings) -> bytes:
+    """The master secret: from settings, or generated once into a file on a dev machine."""
+    if settings.secret_key is not None:
+        value = settings.secret_key.get_secret_value()
+        if len(value) < 32:
+            raise ConfigurationError("WARDEN_SECRET_KEY must be at least 32 characters")
+        return value.encode()
+    if not settings.is_development:
+        raise ConfigurationError("WARDEN_SECRET_KEY is required for a non-loopback issuer")
+    path: Path = settings.secret_key_file
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip().encode()
+
+
+def derive_key(master: bytes, purpose: str, length: int = 32) -> bytes:
+    """HKDF-like single-block derivation: one independent key per purpose."""
+    prk = hmac.new(b"warden-v1", master, hashlib.sha256).digest()
+    return hmac.new(prk, purpose.encode() + b"\x01", hashlib.sha256).digest()[:length]
+
+
+def fernet_key(master: bytes, purpose: str) -> bytes:
+    return base64.urlsafe_b64encode(derive_key(master, purpose))
+
+
+@dataclass
+class AppContext:
+    """Shared, long-lived components. Per-request state lives in a unit of work."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    master_secret: bytes
+    hasher: SecretHasher
+    scopes: ScopeCatalogue
+
+
+def build_context(settings: Settings, *, clock: Clock | None = None) -> AppContext:
+    master = load_master_secret(settings)
+    return AppContext(
+        settings=settings,
+        db=Database(settings.database_url),
+        clock=clock or SystemClock(),
+        master_secret=master,
+        hasher=SecretHasher(derive_key(master, "secret-digest-pepper")),
+        scopes=ScopeCatalogue.load(settings.scopes_file),
+    )
