@@ -55,6 +55,7 @@ def create_app(
         try:
             yield
         finally:
+            await ctx.limiter.aclose()
             await ctx.db.dispose()
 
     app = Starlette(

@@ -14,6 +14,7 @@ from warden.clock import Clock, SystemClock
 from warden.errors import ConfigurationError
 from warden.oauth.scopes import ScopeCatalogue
 from warden.oauth.secrets import SecretHasher
+from warden.policy.ratelimit import RateLimiter, make_rate_limiter
 from warden.settings import Settings
 from warden.storage.engine import Database
 
@@ -58,10 +59,12 @@ class AppContext:
     master_secret: bytes
     hasher: SecretHasher
     scopes: ScopeCatalogue
+    limiter: RateLimiter
 
 
 def build_context(settings: Settings, *, clock: Clock | None = None) -> AppContext:
     master = load_master_secret(settings)
+    clock = clock or SystemClock()
     return AppContext(
         settings=settings,
         db=Database(settings.database_url),
@@ -69,4 +72,5 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
         master_secret=master,
         hasher=SecretHasher(derive_key(master, "secret-digest-pepper")),
         scopes=ScopeCatalogue.load(settings.scopes_file),
+        limiter=make_rate_limiter(settings, clock),
     )
