@@ -97,6 +97,8 @@ class Grant:
     kind: str = "authorization_code"
     actor_chain: tuple[Mapping[str, Any], ...] = ()
     """RFC 8693 delegation: the ``act`` chain tokens of this grant carry, innermost last."""
+    auth_time: float | None = None
+    """When the person authenticated, for the ``auth_time`` claim of every token of the grant."""
 
     def is_active(self, now: float) -> bool:
         return self.revoked_at is None and now < self.expires_at

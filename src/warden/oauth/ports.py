@@ -110,6 +110,13 @@ class TokenDenylist(Protocol):
 
     async def add(self, jti: str, expires_at: float) -> None: ...
     async def contains(self, jti: str) -> bool: ...
+    async def claim(self, jti: str, expires_at: float) -> bool:
+        """Record ``jti`` unless present; True only for the one caller that recorded it.
+
+        A single insert-if-absent, so two concurrent uses of one value cannot both succeed
+        (client assertion replay, RFC 7523 §3 item 7).
+        """
+        ...
 
 
 class KeyStore(Protocol):

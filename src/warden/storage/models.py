@@ -82,6 +82,7 @@ class GrantRow(Base):
     revoked_at: Mapped[float | None] = mapped_column(Double)
     kind: Mapped[str] = mapped_column(String(32))
     actor_chain: Mapped[list[Any]] = mapped_column(JSON)
+    auth_time: Mapped[float | None] = mapped_column(Double)
 
 
 class CodeRow(Base):

@@ -25,6 +25,7 @@ def _grant(row: GrantRow) -> Grant:
         revoked_at=row.revoked_at,
         kind=row.kind,
         actor_chain=tuple(row.actor_chain),
+        auth_time=row.auth_time,
     )
 
 
@@ -45,6 +46,7 @@ class SqlGrantStore:
                 revoked_at=grant.revoked_at,
                 kind=grant.kind,
                 actor_chain=[dict(a) for a in grant.actor_chain],
+                auth_time=grant.auth_time,
             )
         )
         await self._s.flush()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warden.oauth.model import Session
@@ -44,6 +46,16 @@ class SqlDenylist:
         if await self._s.get(DenylistRow, jti) is None:
             self._s.add(DenylistRow(jti=jti, expires_at=expires_at))
             await self._s.flush()
+
+    async def claim(self, jti: str, expires_at: float) -> bool:
+        dialect = self._s.get_bind().dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        result = await self._s.execute(
+            insert(DenylistRow)
+            .values(jti=jti, expires_at=expires_at)
+            .on_conflict_do_nothing(index_elements=[DenylistRow.jti])
+        )
+        return result.rowcount == 1  # type: ignore[attr-defined, no-any-return]
 
     async def contains(self, jti: str) -> bool:
         return (
