@@ -65,6 +65,24 @@ class TokenSettings(BaseModel):
     client_credentials_ttl_seconds: int = Field(
         600, ge=30, le=3600, description="Tokens of agents acting as themselves."
     )
+    default_audience: str | None = Field(
+        None,
+        description="The `aud` of a token requested without `resource` (RFC 8707). Unset, "
+        "such a token's audience is the client's own client_id, which no resource server "
+        "accepts as its own: never an empty or wildcard audience (SEC-36).",
+    )
+    refresh_token_reuse_grace_seconds: int = Field(
+        2,
+        ge=0,
+        le=60,
+        description="A rotated-out refresh token presented again this soon (a client "
+        "racing itself) is refused without revoking its family; later reuse revokes it.",
+    )
+    client_auth_failures_per_minute: int = Field(
+        20,
+        ge=1,
+        description="Failed client authentications per client_id and IP before 429 (SEC-116).",
+    )
 
 
 class RegistrationSettings(BaseModel):
