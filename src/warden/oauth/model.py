@@ -57,6 +57,8 @@ class Client:
     registered_from: str | None = None
     created_at: float = 0.0
     last_used_at: float | None = None
+    metadata_expires_at: float | None = None
+    """CIMD: when the cached metadata document must be fetched again."""
 
     @property
     def is_public(self) -> bool:

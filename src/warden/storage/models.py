@@ -51,11 +51,12 @@ class ClientRow(Base):
     client_metadata: Mapped[dict[str, Any]] = mapped_column(JSON)
     secret_hash: Mapped[str | None] = mapped_column(String(64))
     secret_expires_at: Mapped[int] = mapped_column(Integer, default=0)
-    registration_token_hash: Mapped[str | None] = mapped_column(String(64))
+    registration_token_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     fingerprint: Mapped[str | None] = mapped_column(String(64), index=True)
     registered_from: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[float] = mapped_column(Double)
     last_used_at: Mapped[float | None] = mapped_column(Double)
+    metadata_expires_at: Mapped[float | None] = mapped_column(Double)
 
     __table_args__ = (Index("ix_clients_origin_last_used", "origin", "last_used_at"),)
 

@@ -30,6 +30,7 @@ def _to_row(client: Client) -> ClientRow:
         registered_from=client.registered_from,
         created_at=client.created_at,
         last_used_at=client.last_used_at,
+        metadata_expires_at=client.metadata_expires_at,
     )
 
 
@@ -52,6 +53,7 @@ def _from_row(row: ClientRow) -> Client:
         registered_from=row.registered_from,
         created_at=row.created_at,
         last_used_at=row.last_used_at,
+        metadata_expires_at=row.metadata_expires_at,
     )
 
 
@@ -78,6 +80,12 @@ class SqlClientStore:
     async def find_by_fingerprint(self, fingerprint: str) -> Client | None:
         row = await self._s.scalar(
             select(ClientRow).where(ClientRow.fingerprint == fingerprint).limit(1)
+        )
+        return _from_row(row) if row else None
+
+    async def find_by_registration_token(self, token_hash: str) -> Client | None:
+        row = await self._s.scalar(
+            select(ClientRow).where(ClientRow.registration_token_hash == token_hash).limit(1)
         )
         return _from_row(row) if row else None
 
