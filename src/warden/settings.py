@@ -26,6 +26,7 @@ from pydantic_settings import (
 __all__ = [
     "CimdSettings",
     "DeviceSettings",
+    "LoginSettings",
     "RegistrationSettings",
     "Settings",
     "TokenSettings",
@@ -132,6 +133,31 @@ class DeviceSettings(BaseModel):
     interval_seconds: int = Field(5, ge=1)
 
 
+class LoginSettings(BaseModel):
+    """Sign-in, browser sessions and the authorization transaction (SEC-71..75, SEC-112)."""
+
+    session_ttl_seconds: int = Field(
+        12 * 3600, ge=300, description="A browser session ends this long after sign-in."
+    )
+    transaction_ttl_seconds: int = Field(
+        600, ge=60, le=3600, description="Time to finish sign-in and consent for one request."
+    )
+    window_seconds: int = Field(300, ge=10, description="Window of the sign-in rate limits.")
+    attempts_per_account_and_ip: int = Field(
+        5, ge=1, description="Sign-in attempts per account from one IP per window (SEC-73)."
+    )
+    attempts_per_ip: int = Field(30, ge=1, description="Sign-in attempts per IP per window.")
+    attempts_per_account: int = Field(
+        20,
+        ge=1,
+        description="Sign-in attempts per account from all IPs per window; softer than the "
+        "per-IP limits so that an attacker cannot lock a person out.",
+    )
+    argon2_time_cost: int = Field(3, ge=1, description="argon2id passes (RFC 9106 §4).")
+    argon2_memory_kib: int = Field(65536, ge=8, description="argon2id memory, in KiB.")
+    argon2_parallelism: int = Field(4, ge=1, description="argon2id lanes.")
+
+
 class Settings(BaseSettings):
     """Everything Warden reads from its environment."""
 
@@ -168,6 +194,7 @@ class Settings(BaseSettings):
     registration: RegistrationSettings = Field(default_factory=RegistrationSettings)
     cimd: CimdSettings = Field(default_factory=CimdSettings)
     device: DeviceSettings = Field(default_factory=DeviceSettings)
+    login: LoginSettings = Field(default_factory=LoginSettings)
 
     @classmethod
     def settings_customise_sources(

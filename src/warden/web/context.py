@@ -14,6 +14,7 @@ from warden.clock import Clock, SystemClock
 from warden.errors import ConfigurationError
 from warden.oauth.scopes import ScopeCatalogue
 from warden.oauth.secrets import SecretHasher
+from warden.oauth.users import Passwords
 from warden.policy.ratelimit import RateLimiter, make_rate_limiter
 from warden.settings import Settings
 from warden.storage.engine import Database
@@ -60,6 +61,7 @@ class AppContext:
     hasher: SecretHasher
     scopes: ScopeCatalogue
     limiter: RateLimiter
+    passwords: Passwords
 
 
 def build_context(settings: Settings, *, clock: Clock | None = None) -> AppContext:
@@ -73,4 +75,5 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
         hasher=SecretHasher(derive_key(master, "secret-digest-pepper")),
         scopes=ScopeCatalogue.load(settings.scopes_file),
         limiter=make_rate_limiter(settings, clock),
+        passwords=Passwords(settings.login),
     )
