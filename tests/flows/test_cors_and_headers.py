@@ -28,7 +28,7 @@ FRONT_CHANNEL = ["/authorize", "/login", "/consent", "/logout"]
 
 
 def _client(app: object) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=app)
     return httpx.AsyncClient(transport=transport, base_url="https://warden.test")
 
 

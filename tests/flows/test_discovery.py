@@ -15,7 +15,7 @@ OIDC = "/.well-known/openid-configuration"
 
 
 def _client(app: object, base_url: str = "https://warden.test") -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))  # type: ignore[arg-type]
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
     return httpx.AsyncClient(transport=transport, base_url=base_url)
 
 

@@ -25,12 +25,17 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(params=BACKENDS)
-async def stores_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+def stores_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Resolved outside the event loop: ``postgres_url`` creates its database synchronously."""
     if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'stores.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    db = Database(url)
+        return f"sqlite+aiosqlite:///{tmp_path / 'stores.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+async def stores_db(stores_url: str) -> AsyncIterator[Database]:
+    db = Database(stores_url)
     try:
         await db.create_all()
         await _empty_tables(db)
