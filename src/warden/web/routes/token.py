@@ -1,13 +1,106 @@
-"""Routes: token."""
+"""Routes: the token endpoint (RFC 6749 §3.2), introspection (RFC 7662), revocation (RFC 7009).
+
+Thin: build the protocol request, run the protocol code in one unit of work, render JSON with
+``Cache-Control: no-store``. Only ``POST`` is routed, so anything else is ``405`` (SEC-39);
+protocol errors are rendered by the app's handler, with a ``Basic`` challenge on
+``invalid_client`` when the client used Basic, and anything unexpected is a bare
+``server_error`` (SEC-117).
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 
+from warden.net import FetchLimits, SafeFetcher
+from warden.oauth.client_assertion import ClientKeys
+from warden.oauth.client_auth import ClientAuthenticator, FailedAuthentications, StoredClients
+from warden.oauth.introspection import TokenInspector
+from warden.oauth.issuance import TokenMinter
+from warden.oauth.revocation import revoke_token
+from warden.oauth.token import TokenEndpoint
+from warden.web.adapters import json_response, oauth_request
 from warden.web.context import AppContext
 
-__all__ = ["routes"]
+__all__ = ["INTROSPECTION_PATH", "REVOCATION_PATH", "TOKEN_PATH", "routes"]
+
+TOKEN_PATH = "/token"
+INTROSPECTION_PATH = "/introspect"
+REVOCATION_PATH = "/revoke"
+
+_JWKS_LIMITS = FetchLimits(
+    max_bytes=64 * 1024,
+    allowed_content_types=("application/json", "application/jwk-set+json"),
+)
+
+
+def _authenticator(ctx: AppContext) -> ClientAuthenticator:
+    settings = ctx.settings
+    limits = FetchLimits(
+        max_bytes=_JWKS_LIMITS.max_bytes,
+        allowed_content_types=_JWKS_LIMITS.allowed_content_types,
+        allow_loopback=settings.cimd.allow_loopback,
+    )
+    return ClientAuthenticator(
+        clients=StoredClients(),
+        hasher=ctx.hasher,
+        clock=ctx.clock,
+        keys=ClientKeys(SafeFetcher(limits, clock=ctx.clock), ctx.clock),
+        failures=FailedAuthentications(
+            ctx.limiter, ctx.clock, limit=settings.tokens.client_auth_failures_per_minute
+        ),
+        issuer=settings.issuer,
+        token_endpoint=settings.endpoint(TOKEN_PATH),
+    )
 
 
 def routes(ctx: AppContext) -> list[BaseRoute]:
-    return []
+    settings = ctx.settings
+    authenticator = _authenticator(ctx)
+    endpoint = TokenEndpoint(
+        authenticator=authenticator,
+        minter=TokenMinter(
+            access_tokens=ctx.access_tokens,
+            hasher=ctx.hasher,
+            clock=ctx.clock,
+            settings=settings.tokens,
+        ),
+        settings=settings,
+        scopes=ctx.scopes,
+        hasher=ctx.hasher,
+        clock=ctx.clock,
+    )
+    inspector = TokenInspector(
+        access_tokens=ctx.access_tokens, hasher=ctx.hasher, clock=ctx.clock, issuer=settings.issuer
+    )
+
+    async def token(request: Request) -> Response:
+        oauth = await oauth_request(request)
+        async with ctx.db.unit_of_work() as stores:
+            result = await endpoint.handle(oauth, stores)
+        return json_response(result.to_dict())
+
+    async def introspect(request: Request) -> Response:
+        oauth = await oauth_request(request)
+        async with ctx.db.unit_of_work() as stores:
+            caller = await authenticator.authenticate(
+                oauth, stores, endpoint=settings.endpoint(INTROSPECTION_PATH), allow_public=False
+            )
+            body = await inspector.introspect(oauth, caller, stores)
+        return json_response(body)
+
+    async def revoke(request: Request) -> Response:
+        oauth = await oauth_request(request)
+        async with ctx.db.unit_of_work() as stores:
+            caller = await authenticator.authenticate(
+                oauth, stores, endpoint=settings.endpoint(REVOCATION_PATH)
+            )
+            await revoke_token(oauth, caller, stores, inspector=inspector, clock=ctx.clock)
+        return json_response({})
+
+    return [
+        Route(TOKEN_PATH, token, methods=["POST"]),
+        Route(INTROSPECTION_PATH, introspect, methods=["POST"]),
+        Route(REVOCATION_PATH, revoke, methods=["POST"]),
+    ]

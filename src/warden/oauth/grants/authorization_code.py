@@ -1,0 +1,112 @@
+"""The authorization code grant at the token endpoint (OAuth 2.1 §4.1.3, RFC 7636 §4.6).
+
+https://datatracker.ietf.org/doc/html/draft-ietf-oauth-v2-1#section-4.1.3
+
+The checks, in order:
+
+1. the code exists and was issued to this client (SEC-21);
+2. ``redirect_uri``, if sent, equals the authorized one (SEC-24);
+3. the PKCE verifier matches the code's S256 challenge, and a code without a challenge is
+   refused outright (SEC-22, SEC-23);
+4. a code already used: this is a second *valid* redemption, so the grant made from the code
+   is revoked with every token it produced (SEC-19). An invalid replay fails at 1–3 and
+   revokes nothing, so a stranger holding a stolen code cannot revoke the real user's grant;
+5. the code has not expired (SEC-25); ``resource`` and ``scope`` stay within what was
+   authorized (SEC-26);
+6. the code is consumed by a single compare-and-set (SEC-20): of concurrent redemptions
+   exactly one wins, and the others count as replays (step 4).
+"""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from warden.errors import InvalidGrantError
+from warden.oauth import pkce
+from warden.oauth.grants.base import (
+    GrantContext,
+    choose_audience,
+    narrow_resources,
+    narrow_scope,
+    requested_resources,
+)
+from warden.oauth.issuance import TokenResponse
+from warden.oauth.model import AuditEvent, AuthorizationCode, Grant
+
+__all__ = ["exchange_code"]
+
+
+async def exchange_code(ctx: GrantContext) -> TokenResponse:
+    """Redeem an authorization code for tokens."""
+    value = ctx.form.require("code")
+    verifier = pkce.check_verifier(ctx.form.get("code_verifier"))
+    code = await _redeemable(ctx, value, verifier)
+    if code.consumed_at is not None:
+        await _replayed(ctx, code)
+    if ctx.now >= code.expires_at:
+        raise InvalidGrantError("The authorization code has expired")
+    resources = narrow_resources(await requested_resources(ctx), code.resources)
+    audience = choose_audience(resources, ctx.client, ctx.settings)
+    scope = narrow_scope(ctx.form.get("scope"), code.scope)
+    if await ctx.stores.users.get(code.user_id) is None:
+        raise InvalidGrantError("The authorization code is invalid", detail="user is gone")
+    if not await ctx.stores.codes.consume(code.code_hash, ctx.now):
+        await _replayed(ctx, code)
+    grant = _grant_of(ctx, code)
+    await ctx.stores.grants.add(grant)
+    return await ctx.minter.mint(
+        ctx.stores,
+        client=ctx.client,
+        grant=grant,
+        scope=scope,
+        audience=audience,
+        grant_type="authorization_code",
+        source=ctx.request.client_ip,
+    )
+
+
+async def _redeemable(ctx: GrantContext, value: str, verifier: str) -> AuthorizationCode:
+    """Steps 1–3: a code this client may redeem with this verifier."""
+    code = await ctx.stores.codes.get(ctx.hasher.digest(value))
+    if code is None or code.client_id != ctx.client.client_id:
+        raise InvalidGrantError("The authorization code is invalid")
+    redirect_uri = ctx.form.get("redirect_uri")
+    if redirect_uri is not None and redirect_uri != code.redirect_uri:
+        raise InvalidGrantError("redirect_uri does not match the authorization request")
+    if code.code_challenge is None or code.code_challenge_method != pkce.S256:
+        raise InvalidGrantError("The authorization code has no PKCE challenge")
+    if not pkce.verify(verifier, code.code_challenge):
+        raise InvalidGrantError("code_verifier does not match the code_challenge")
+    return code
+
+
+async def _replayed(ctx: GrantContext, code: AuthorizationCode) -> NoReturn:
+    """Step 4: revoke everything issued from the code, then refuse (SEC-19)."""
+    await ctx.stores.grants.revoke(code.grant_id, ctx.now)
+    await ctx.stores.audit.record(
+        AuditEvent(
+            event="grant.revoked",
+            at=ctx.now,
+            client_id=code.client_id,
+            user_id=code.user_id,
+            grant_id=code.grant_id,
+            source=ctx.request.client_ip,
+            data={"reason": "authorization_code_replayed"},
+        )
+    )
+    raise InvalidGrantError("The authorization code has already been used")
+
+
+def _grant_of(ctx: GrantContext, code: AuthorizationCode) -> Grant:
+    """The token family of this code; its absolute lifetime bounds every refresh (SEC-35)."""
+    return Grant(
+        grant_id=code.grant_id,
+        client_id=code.client_id,
+        user_id=code.user_id,
+        scope=code.scope,
+        resources=code.resources,
+        created_at=ctx.now,
+        expires_at=ctx.now + ctx.settings.tokens.refresh_token_ttl_seconds,
+        kind="authorization_code",
+        auth_time=code.auth_time,
+    )
