@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import math
 from dataclasses import dataclass
 from typing import Final, Protocol
 from urllib.parse import unquote_plus
@@ -164,7 +165,7 @@ class FailedAuthentications:
             return
         remaining = until - self._clock.now()
         if remaining > 0:
-            raise TooManyRequestsError(int(remaining) + 1)
+            raise TooManyRequestsError(math.ceil(remaining))
         del self._blocked[key]
 
     async def record(self, key: str) -> None:
