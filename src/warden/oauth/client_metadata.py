@@ -35,7 +35,7 @@ from warden.errors import (
     InvalidRedirectUriError,
     InvalidScopeError,
 )
-from warden.oauth.model import ClientKind, ClientOrigin
+from warden.oauth.model import Client, ClientKind, ClientOrigin
 from warden.oauth.redirect_uris import validate_redirect_uri
 from warden.oauth.scopes import ScopeCatalogue, format_scope, parse_scope
 
@@ -48,6 +48,7 @@ __all__ = [
     "ClientMetadata",
     "MetadataPolicy",
     "parse_client_metadata",
+    "trust_changed",
 ]
 
 AUTH_METHODS = frozenset({"none", "client_secret_basic", "client_secret_post", "private_key_jwt"})
@@ -358,3 +359,14 @@ def _checked_jwks_uri(value: Any, policy: MetadataPolicy) -> str:
     except ValueError as exc:
         raise InvalidClientMetadataError(f"jwks_uri is not acceptable: {exc}") from None
     return value
+
+
+def trust_changed(old: Client, new: Client) -> bool:
+    """True if what a person consented to no longer holds: where codes go or how the client
+    proves itself (redirect URIs, auth method, keys). Consent is then asked again (SEC-51,
+    CIMD §6.3, SEC-62)."""
+    return (
+        set(old.redirect_uris) != set(new.redirect_uris)
+        or old.token_endpoint_auth_method != new.token_endpoint_auth_method
+        or any(old.metadata.get(k) != new.metadata.get(k) for k in ("jwks", "jwks_uri"))
+    )

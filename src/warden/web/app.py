@@ -53,7 +53,8 @@ def create_app(
         for line in ctx.settings.insecure_warnings():
             log.warning("insecure setting: %s", line)
         try:
-            yield
+            async with registration.reaping(ctx):
+                yield
         finally:
             await ctx.limiter.aclose()
             await ctx.db.dispose()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from warden.clock import Clock, SystemClock
 from warden.errors import ConfigurationError
+from warden.oauth.registration import Registrar
 from warden.oauth.scopes import ScopeCatalogue
 from warden.oauth.secrets import SecretHasher
 from warden.oauth.users import Passwords
@@ -61,19 +62,26 @@ class AppContext:
     hasher: SecretHasher
     scopes: ScopeCatalogue
     limiter: RateLimiter
+    registrar: Registrar
     passwords: Passwords
 
 
 def build_context(settings: Settings, *, clock: Clock | None = None) -> AppContext:
     master = load_master_secret(settings)
     clock = clock or SystemClock()
+    hasher = SecretHasher(derive_key(master, "secret-digest-pepper"))
+    scopes = ScopeCatalogue.load(settings.scopes_file)
+    limiter = make_rate_limiter(settings, clock)
     return AppContext(
         settings=settings,
         db=Database(settings.database_url),
         clock=clock or SystemClock(),
         master_secret=master,
-        hasher=SecretHasher(derive_key(master, "secret-digest-pepper")),
-        scopes=ScopeCatalogue.load(settings.scopes_file),
-        limiter=make_rate_limiter(settings, clock),
+        hasher=hasher,
+        scopes=scopes,
+        limiter=limiter,
+        registrar=Registrar.from_settings(
+            settings, scopes=scopes, hasher=hasher, clock=clock, limiter=limiter
+        ),
         passwords=Passwords(settings.login),
     )

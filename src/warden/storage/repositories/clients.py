@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -88,6 +90,10 @@ class SqlClientStore:
             select(ClientRow).where(ClientRow.registration_token_hash == token_hash).limit(1)
         )
         return _from_row(row) if row else None
+
+    async def list_all(self) -> Sequence[Client]:
+        rows = await self._s.scalars(select(ClientRow).order_by(ClientRow.created_at))
+        return [_from_row(r) for r in rows]
 
     async def count(self, origin: str) -> int:
         stmt = select(func.count()).select_from(ClientRow).where(ClientRow.origin == origin)

@@ -1,13 +1,363 @@
-"""Routes: authorize."""
+"""Routes: the authorization endpoint and its pages (sign-in, consent, sign-out).
+
+``GET|POST /authorize`` validates the request (OAuth 2.1 §4.1.1) and either answers the
+client at once or opens a transaction, sealed in a cookie, and shows a page. The pages post
+to ``/login``, ``/consent`` and ``/logout`` with nothing but the transaction id, its CSRF
+token and the decision (SEC-8). ``GET /consent?txn=`` shows the page a transaction is at.
+
+Every POST here must come from Warden's own pages: a foreign ``Origin`` is refused (SEC-65),
+the CSRF token is compared in constant time, and consent is accepted only from the session
+that signed in for the transaction (SEC-66). After a POST the browser is sent on with 303,
+so it never re-posts the form to the client (OAuth 2.1 §7.5.3; SEC-14).
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
-from warden.web.context import AppContext
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 
-__all__ = ["routes"]
+from warden.errors import InvalidRequestError, OAuthError, TooManyRequestsError
+from warden.oauth import interaction
+from warden.oauth.authorize import AuthorizeFailure, find_client
+from warden.oauth.interaction import AskConsent, Person, SendToClient, SignIn, Step
+from warden.oauth.login import sign_in
+from warden.oauth.model import AuditEvent, Client
+from warden.oauth.ports import Stores
+from warden.oauth.requests import Params
+from warden.oauth.sessions import Sessions
+from warden.oauth.transactions import DeferredError, Transaction
+from warden.web.adapters import oauth_request, redirect_to_client
+from warden.web.context import AppContext, derive_key
+from warden.web.cookies import MAX_COOKIE_BYTES, Cookies, TransactionSealer
+from warden.web.pages import Pages
+
+__all__ = ["FrontChannel", "routes"]
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+_EXPIRED = InvalidRequestError("This sign-in request has expired or was opened in another browser")
+_FORBIDDEN = InvalidRequestError("This form could not be verified; start again from the app")
+
+
+class FrontChannel:
+    """The browser-facing endpoints, sharing one set of pages, cookies and keys."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self.pages = Pages(ctx.settings)
+        self.cookies = Cookies(ctx.settings)
+        login = ctx.settings.login
+        self.sealer = TransactionSealer(ctx.master_secret, ctx.clock, login.transaction_ttl_seconds)
+        self._csrf_key = derive_key(ctx.master_secret, "session-csrf")
+        parts = urlsplit(ctx.settings.issuer)
+        self._origin = f"{parts.scheme}://{parts.netloc}"
+
+    # -- endpoints -------------------------------------------------------------------------
+
+    async def authorize(self, request: Request) -> Response:
+        """``GET|POST /authorize`` (OAuth 2.1 §4.1.1)."""
+        try:
+            oauth = await oauth_request(request)
+        except OAuthError as exc:
+            return self.pages.error(exc)
+        async with self.ctx.db.unit_of_work() as stores:
+            person = await self._person(request, stores)
+            try:
+                step = await interaction.begin(oauth, person, self.ctx, stores)
+            except AuthorizeFailure as failure:
+                return self.pages.error(failure.error)
+            return await self._answer(
+                step, None, stores, person=person, after_post=request.method == "POST"
+            )
+
+    async def login(self, request: Request) -> Response:
+        """``POST /login``: check the credentials, start a new session, continue."""
+        checked = await self._checked_post(request)
+        if isinstance(checked, Response):
+            return checked
+        form, transaction = checked
+        try:
+            username, password = form.get("username") or "", form.get("password") or ""
+        except OAuthError as exc:
+            return self.pages.error(exc)
+        async with self.ctx.db.unit_of_work() as stores:
+            client = await find_client(transaction.redirect.client_id, stores)
+            try:
+                user = await sign_in(
+                    username,
+                    password,
+                    env=self.ctx,
+                    stores=stores,
+                    client_id=transaction.redirect.client_id,
+                    actor_type=client.kind if client else None,
+                    source=_ip(request),
+                )
+            except TooManyRequestsError as exc:
+                return self._login_page(transaction, client, exc.description, 429, exc.headers)
+            if user is None:
+                return self._login_page(transaction, client, "Wrong username or password.", 400)
+            session_id, session = await self._sessions(stores).start(
+                user.user_id,
+                now=self.ctx.clock.now(),
+                replacing=request.cookies.get(self.cookies.session),
+            )
+            transaction = transaction.bind(session.session_hash)
+            person = Person(session, user)
+            response = await self._resume(request, transaction, person, stores, after_post=True)
+        self.cookies.set(response, self.cookies.session, session_id, max_age=None)
+        return response
+
+    async def consent(self, request: Request) -> Response:
+        """``GET /consent?txn=`` shows the page; ``POST /consent`` takes the decision."""
+        if request.method == "POST":
+            return await self._decide(request)
+        txn = request.query_params.get("txn")
+        transaction = self._transaction(request, txn)
+        if transaction is None:
+            return self.pages.error(_EXPIRED)
+        async with self.ctx.db.unit_of_work() as stores:
+            person = await self._person(request, stores)
+            if person is None or not transaction.bound_to(person.session.session_hash):
+                # Whoever signs in now owns the transaction; it lives in this browser only.
+                client = await find_client(transaction.redirect.client_id, stores)
+                return self._login_page(transaction.bind(None), client)
+            return await self._resume(request, transaction, person, stores, after_post=False)
+
+    async def logout(self, request: Request) -> Response:
+        """``POST /logout``: end the session server side (SEC-75)."""
+        if self._foreign_origin(request):
+            return self.pages.error(_FORBIDDEN, status_code=403)
+        try:
+            form = (await oauth_request(request)).form
+            txn, csrf = form.get("txn"), form.get("csrf_token")
+        except OAuthError as exc:
+            return self.pages.error(exc)
+        transaction = self._transaction(request, txn) if txn else None
+        if txn and transaction is None:
+            return self.pages.error(_EXPIRED)
+        async with self.ctx.db.unit_of_work() as stores:
+            person = await self._person(request, stores)
+            if not self._may_sign_out(person, transaction, csrf, stores):
+                return self.pages.error(_FORBIDDEN, status_code=403)
+            if person is not None:
+                await self._sessions(stores).end(request.cookies.get(self.cookies.session, ""))
+                await stores.audit.record(
+                    AuditEvent("logout", self.ctx.clock.now(), user_id=person.user.user_id)
+                )
+        if transaction is not None:
+            # "Not you?": the same request continues with whoever signs in next.
+            response: Response = self._see_consent_page(transaction.bind(None))
+        else:
+            response = self.pages.render(
+                "message.html", title="Signed out", message="You are signed out of Warden."
+            )
+        self.cookies.delete(response, self.cookies.session)
+        return response
+
+    # -- steps -----------------------------------------------------------------------------
+
+    async def _decide(self, request: Request) -> Response:
+        checked = await self._checked_post(request)
+        if isinstance(checked, Response):
+            return checked
+        form, transaction = checked
+        try:
+            decision = form.get("decision")
+        except OAuthError as exc:
+            return self.pages.error(exc)
+        pending = transaction.pending
+        if decision not in ("approve", "deny") or isinstance(pending, DeferredError):
+            return self.pages.error(InvalidRequestError("Choose Allow or Deny"))
+        async with self.ctx.db.unit_of_work() as stores:
+            person = await self._person(request, stores)
+            if person is None or not transaction.bound_to(person.session.session_hash):
+                return self.pages.error(_FORBIDDEN, status_code=403)
+            if not await self._spend(transaction, stores):
+                return self.pages.error(_FORBIDDEN, status_code=403)
+            decide = interaction.approve if decision == "approve" else interaction.deny
+            try:
+                answer = await decide(pending, person, self.ctx, stores, source=_ip(request))
+            except AuthorizeFailure as failure:
+                return self.pages.error(failure.error)
+        return self._send(answer, transaction, after_post=True)
+
+    async def _resume(
+        self,
+        request: Request,
+        transaction: Transaction,
+        person: Person,
+        stores: Stores,
+        *,
+        after_post: bool,
+    ) -> Response:
+        try:
+            step = await interaction.resume(
+                transaction.pending, person, self.ctx, stores, source=_ip(request)
+            )
+        except AuthorizeFailure as failure:
+            return self.pages.error(failure.error)
+        return await self._answer(step, transaction, stores, person=person, after_post=after_post)
+
+    async def _answer(
+        self,
+        step: Step,
+        transaction: Transaction | None,
+        stores: Stores,
+        *,
+        person: Person | None,
+        after_post: bool,
+    ) -> Response:
+        """Turn a step into a response: a redirect, or a page backed by the transaction."""
+        if isinstance(step, SendToClient):
+            return self._send(step, transaction, after_post=after_post)
+        if isinstance(step, SignIn):
+            transaction = transaction or Transaction.start(step.pending)
+            client = await find_client(transaction.redirect.client_id, stores)
+            return self._login_page(transaction, client)
+        assert person is not None, "consent follows sign-in"
+        session_hash = person.session.session_hash
+        if transaction is None:
+            transaction = Transaction.start(step.request, session_hash=session_hash)
+        if after_post:
+            return self._see_consent_page(transaction)
+        return self._consent_page(transaction, step)
+
+    def _send(
+        self, answer: SendToClient, transaction: Transaction | None, *, after_post: bool
+    ) -> Response:
+        """Redirect to the client (303 after a POST, SEC-14); the transaction is over."""
+        response = redirect_to_client(
+            answer.redirect_uri, answer.params, status_code=303 if after_post else 302
+        )
+        if transaction is not None:
+            self.cookies.delete(response, self.cookies.transaction(transaction.txn))
+        return response
+
+    # -- pages -----------------------------------------------------------------------------
+
+    def _login_page(
+        self,
+        transaction: Transaction,
+        client: Client | None,
+        message: str | None = None,
+        status_code: int = 200,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
+        sealed = self.sealer.seal(transaction)
+        if len(sealed) > MAX_COOKIE_BYTES:
+            return self.pages.error(InvalidRequestError("The authorization request is too large"))
+        response = self.pages.render(
+            "login.html",
+            status_code=status_code,
+            headers=headers,
+            txn=transaction.txn,
+            csrf_token=transaction.csrf_token,
+            client_name=(client.client_name or client.client_id) if client else None,
+            verified=client is not None and client.origin == "static",
+            message=message,
+        )
+        self.cookies.set_transaction(response, transaction, sealed)
+        return response
+
+    def _consent_page(self, transaction: Transaction, step: AskConsent) -> Response:
+        response = self.pages.render(
+            "consent.html",
+            view=step.view,
+            txn=transaction.txn,
+            csrf_token=transaction.csrf_token,
+        )
+        self.cookies.set_transaction(response, transaction, self.sealer.seal(transaction))
+        return response
+
+    def _see_consent_page(self, transaction: Transaction) -> Response:
+        """303 to ``GET /consent?txn=``: post/redirect/get, so a reload never re-posts."""
+        url = self.ctx.settings.endpoint("/consent") + "?" + urlencode({"txn": transaction.txn})
+        response = RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+        self.cookies.set_transaction(response, transaction, self.sealer.seal(transaction))
+        return response
+
+    # -- checks ----------------------------------------------------------------------------
+
+    async def _checked_post(self, request: Request) -> tuple[Params, Transaction] | Response:
+        """A same-origin form post for a live transaction with its CSRF token (SEC-65)."""
+        if self._foreign_origin(request):
+            return self.pages.error(_FORBIDDEN, status_code=403)
+        try:
+            form = (await oauth_request(request)).form
+            txn, csrf = form.get("txn"), form.get("csrf_token")
+        except OAuthError as exc:
+            return self.pages.error(exc)
+        transaction = self._transaction(request, txn)
+        if transaction is None:
+            return self.pages.error(_EXPIRED)
+        if not transaction.check_csrf(csrf):
+            return self.pages.error(_FORBIDDEN, status_code=403)
+        return form, transaction
+
+    def _foreign_origin(self, request: Request) -> bool:
+        """An ``Origin`` other than the issuer's. ``null`` is what browsers send for our own
+        forms under ``Referrer-Policy: no-referrer`` (Fetch §3.1), so only the CSRF token
+        can judge those."""
+        origin = request.headers.get("origin")
+        return origin not in (None, "null", self._origin)
+
+    def _may_sign_out(
+        self,
+        person: Person | None,
+        transaction: Transaction | None,
+        csrf: str | None,
+        stores: Stores,
+    ) -> bool:
+        if transaction is not None:
+            bound_elsewhere = transaction.session_hash is not None and not (
+                person is not None and transaction.bound_to(person.session.session_hash)
+            )
+            return transaction.check_csrf(csrf) and not bound_elsewhere
+        return person is not None and self._sessions(stores).check_csrf(person.session, csrf)
+
+    async def _spend(self, transaction: Transaction, stores: Stores) -> bool:
+        """A transaction is answered once: its CSRF token is single use (SEC-65)."""
+        ttl = self.ctx.settings.login.transaction_ttl_seconds
+        key = self.ctx.hasher.digest(f"authorization-transaction:{transaction.txn}")
+        return await stores.denylist.claim(key, self.ctx.clock.now() + ttl)
+
+    def _transaction(self, request: Request, txn: str | None) -> Transaction | None:
+        if txn is None:
+            return None
+        return self.sealer.unseal(txn, self.cookies.read_transaction(request, txn))
+
+    def _sessions(self, stores: Stores) -> Sessions:
+        return Sessions(
+            stores.sessions,
+            self.ctx.hasher,
+            ttl_seconds=self.ctx.settings.login.session_ttl_seconds,
+            csrf_key=self._csrf_key,
+        )
+
+    async def _person(self, request: Request, stores: Stores) -> Person | None:
+        session_id = request.cookies.get(self.cookies.session)
+        session = await self._sessions(stores).find(session_id, now=self.ctx.clock.now())
+        if session is None:
+            return None
+        user = await stores.users.get(session.user_id)
+        return Person(session, user) if user else None
+
+
+def _ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
 
 
 def routes(ctx: AppContext) -> list[BaseRoute]:
-    return []
+    front = FrontChannel(ctx)
+    return [
+        Route("/authorize", front.authorize, methods=["GET", "POST"]),
+        Route("/login", front.login, methods=["POST"]),
+        Route("/consent", front.consent, methods=["GET", "POST"]),
+        Route("/logout", front.logout, methods=["POST"]),
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
