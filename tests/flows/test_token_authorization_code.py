@@ -10,6 +10,11 @@ import asyncio
 
 import httpx
 import pytest
+from helpers import VERIFIER as HELPER_VERIFIER
+from helpers import add_user as add_person
+from helpers import authorize_code
+from joserfc import jwt
+from joserfc.jwk import KeySet
 from starlette.applications import Starlette
 from token_support import (
     REDIRECT_URI,
@@ -48,6 +53,37 @@ def assert_error(response: httpx.Response, status: int, error: str) -> None:
     assert response.status_code == status, response.text
     assert response.json()["error"] == error
     assert response.headers["cache-control"] == "no-store"
+
+
+async def test_browser_flow_tokens_verify_against_the_jwks(
+    client: httpx.AsyncClient, ctx: AppContext, clock: FrozenClock
+) -> None:
+    await add_client(ctx)
+    person = await add_person(ctx)
+    code, _ = await authorize_code(
+        client, client_id="agent_1", scope="read:calendar", resource=RESOURCE
+    )
+    clock.advance(5)
+    response = await token_request(
+        client,
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "code_verifier": HELPER_VERIFIER,
+            "redirect_uri": REDIRECT_URI,
+        },
+        headers=basic("agent_1"),
+    )
+    assert response.status_code == 200, response.text
+    keys = KeySet.import_key_set((await client.get("/jwks.json")).json())
+    claims = jwt.decode(response.json()["access_token"], keys, algorithms=["ES256"]).claims
+    assert claims["sub"] == person.user_id
+    assert claims["aud"] == RESOURCE
+    assert claims["auth_time"] == int(clock.now()) - 5
+    async with ctx.db.unit_of_work() as stores:
+        consent = await stores.consents.get(person.user_id, "agent_1")
+    assert consent is not None and consent.last_used_at == clock.now()
+    assert (await refresh(client, response.json()["refresh_token"])).status_code == 200
 
 
 @pytest.mark.usefixtures("agent")

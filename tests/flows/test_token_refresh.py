@@ -20,7 +20,7 @@ from token_support import (
 )
 
 from warden.clock import FrozenClock
-from warden.storage.models import RefreshTokenRow
+from warden.storage.models import AuditRow, RefreshTokenRow
 from warden.web.context import AppContext
 
 SCOPE = "read:calendar write:email:draft-only-no-send"
@@ -204,3 +204,33 @@ async def test_unknown_refresh_token_is_invalid_grant(
     client: httpx.AsyncClient, tokens: dict
 ) -> None:
     assert_error(await refresh(client, "not-a-token"), "invalid_grant")
+
+
+async def test_sec_108_refresh_tokens_are_stored_only_as_digests(
+    client: httpx.AsyncClient, ctx: AppContext, tokens: dict
+) -> None:
+    rotated = (await refresh(client, tokens["refresh_token"])).json()["refresh_token"]
+    async with ctx.db.unit_of_work() as stores:
+        rows = (await stores.session.scalars(select(RefreshTokenRow))).all()
+    stored = " ".join(f"{r.token_hash} {r.grant_id} {r.scope}" for r in rows)
+    assert len(rows) == 2
+    assert tokens["refresh_token"] not in stored and rotated not in stored
+
+
+async def test_issuance_and_reuse_are_audited(
+    client: httpx.AsyncClient, ctx: AppContext, tokens: dict, clock: FrozenClock
+) -> None:
+    await refresh(client, tokens["refresh_token"])
+    clock.advance(10)
+    await refresh(client, tokens["refresh_token"])
+    async with ctx.db.unit_of_work() as stores:
+        rows = (await stores.session.scalars(select(AuditRow).order_by(AuditRow.id))).all()
+    events = [(r.event, r.actor_type, r.grant_id, r.data.get("grant_type")) for r in rows]
+    grant_id = tokens["grant_id"]
+    assert events == [
+        ("token.issued", "agent", grant_id, "authorization_code"),
+        ("token.issued", "agent", grant_id, "refresh_token"),
+        ("grant.revoked", None, grant_id, None),
+    ]
+    assert rows[0].user_id == "usr_alice" and rows[0].client_id == "agent_1"
+    assert rows[0].source == "203.0.113.7"
