@@ -85,6 +85,17 @@ def make_settings(database_url: str, tmp_path: Path) -> SettingsFactory:
     return factory
 
 
+async def _empty_tables(ctx: AppContext) -> None:
+    """A PostgreSQL run shares one database: every app starts from empty tables."""
+    from sqlalchemy import text
+
+    from warden.storage.models import Base
+
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    async with ctx.db.engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
 AppFactory = Callable[..., Awaitable[tuple[Starlette, AppContext]]]
 
 
@@ -96,6 +107,8 @@ async def make_app(make_settings: SettingsFactory, clock: FrozenClock) -> AsyncI
     async def factory(**overrides: Any) -> tuple[Starlette, AppContext]:
         ctx = build_context(make_settings(**overrides), clock=clock)
         await ctx.db.create_all()
+        if not ctx.db.is_sqlite:
+            await _empty_tables(ctx)
         app = create_app(context=ctx)
         lifespan = app.router.lifespan_context(app)
         await lifespan.__aenter__()
