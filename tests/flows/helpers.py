@@ -26,10 +26,16 @@ __all__ = [
     "AuthorizationFailed",
     "add_client",
     "add_user",
+    "audit_events",
     "authorize_code",
+    "authorize_params",
+    "consent_page",
+    "count_rows",
     "make_client",
     "parse_form",
     "query_of",
+    "sign_in",
+    "submit",
 ]
 
 PASSWORD = "correct horse battery staple"
@@ -79,6 +85,51 @@ def parse_form(html: str) -> tuple[str, dict[str, str]]:
     if action is None:
         raise AuthorizationFailed(f"no form in page:\n{html[:2000]}")
     return action[1].replace("&amp;", "&"), dict(_HIDDEN.findall(html))
+
+
+def authorize_params(**overrides: str | None) -> dict[str, str]:
+    """A valid authorization request for :func:`make_client`; ``None`` drops a parameter."""
+    params: dict[str, str | None] = {
+        "response_type": "code",
+        "client_id": "app_test",
+        "redirect_uri": REDIRECT_URI,
+        "code_challenge": s256_challenge(VERIFIER),
+        "code_challenge_method": "S256",
+        "state": "s-123",
+        "scope": "read:calendar",
+    }
+    params.update(overrides)
+    return {k: v for k, v in params.items() if v is not None}
+
+
+async def submit(client: httpx.AsyncClient, page: httpx.Response, **fields: str) -> httpx.Response:
+    """Post the page's first form: its hidden inputs plus ``fields``."""
+    action, data = parse_form(page.text)
+    return await client.post(action, data={**data, **fields})
+
+
+async def sign_in(
+    client: httpx.AsyncClient,
+    page: httpx.Response,
+    username: str = "alice",
+    password: str = PASSWORD,
+) -> httpx.Response:
+    """Submit the sign-in page shown in ``page``."""
+    assert 'name="password"' in page.text, page.text[:2000]
+    return await submit(client, page, username=username, password=password)
+
+
+async def consent_page(
+    client: httpx.AsyncClient, *, username: str = "alice", **overrides: str | None
+) -> httpx.Response:
+    """Start an authorization request and sign in if asked; return the consent page."""
+    response = await client.get("/authorize", params=authorize_params(**overrides))
+    if 'name="password"' in response.text:
+        response = await sign_in(client, response, username=username)
+    if response.status_code == 303:
+        response = await client.get(response.headers["location"])
+    assert 'name="decision"' in response.text, (response.status_code, response.text[:2000])
+    return response
 
 
 def query_of(location: str) -> dict[str, str]:
@@ -142,3 +193,22 @@ async def authorize_code(
             data["decision"] = "approve"
         response = await client.post(action, data=data)
     raise AuthorizationFailed("the redirect URI was never reached")
+
+
+async def count_rows(ctx: AppContext, table: str) -> int:
+    """How many rows ``table`` holds (for "nothing was stored" assertions)."""
+    from sqlalchemy import text
+
+    async with ctx.db.engine.connect() as conn:
+        return int(await conn.scalar(text(f"SELECT count(*) FROM {table}")) or 0)
+
+
+async def audit_events(ctx: AppContext) -> list[tuple[str, str | None, str | None]]:
+    """(event, client_id, actor_type) of every audit event, oldest first."""
+    from sqlalchemy import text
+
+    async with ctx.db.engine.connect() as conn:
+        rows = await conn.execute(
+            text("SELECT event, client_id, actor_type FROM audit_events ORDER BY at, id")
+        )
+        return [(r[0], r[1], r[2]) for r in rows]
