@@ -22,6 +22,7 @@ from helpers import (
     authorize_params,
     consent_page,
     count_rows,
+    make_client,
     query_of,
     sign_in,
     submit,
@@ -364,9 +365,11 @@ async def test_sec_15_malformed_resource_is_invalid_target(
 async def test_sec_15_unknown_resource_under_the_registered_policy(
     make_app: AppFactory,
 ) -> None:
-    # Same database as the default app: the client from the autouse fixture is there.
     app, ctx = await make_app(login=FAST_LOGIN, resource_policy="registered")
     async with ctx.db.unit_of_work() as stores:
+        # SQLite shares the first app's file; PostgreSQL starts each app from empty tables.
+        if await stores.clients.get("app_test") is None:
+            await stores.clients.add(make_client())
         await stores.resources.add(Resource(uri="https://rs.example/mcp"))
     transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
     async with httpx.AsyncClient(transport=transport, base_url=ISSUER) as c:
