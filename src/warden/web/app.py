@@ -56,6 +56,7 @@ def create_app(
             async with registration.reaping(ctx):
                 yield
         finally:
+            await ctx.clients.aclose()
             await ctx.limiter.aclose()
             await ctx.db.dispose()
 

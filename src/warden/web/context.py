@@ -12,6 +12,7 @@ from pathlib import Path
 
 from warden.clock import Clock, SystemClock
 from warden.errors import ConfigurationError
+from warden.oauth.clients import ClientDirectory
 from warden.oauth.registration import Registrar
 from warden.oauth.scopes import ScopeCatalogue
 from warden.oauth.secrets import SecretHasher
@@ -63,6 +64,7 @@ class AppContext:
     scopes: ScopeCatalogue
     limiter: RateLimiter
     registrar: Registrar
+    clients: ClientDirectory
     passwords: Passwords
 
 
@@ -82,6 +84,9 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
         limiter=limiter,
         registrar=Registrar.from_settings(
             settings, scopes=scopes, hasher=hasher, clock=clock, limiter=limiter
+        ),
+        clients=ClientDirectory.from_settings(
+            settings, scopes=scopes, limiter=limiter, clock=clock
         ),
         passwords=Passwords(settings.login),
     )
