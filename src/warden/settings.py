@@ -84,6 +84,13 @@ class TokenSettings(BaseModel):
         ge=1,
         description="Failed client authentications per client_id and IP before 429 (SEC-116).",
     )
+    key_refresh_seconds: int = Field(
+        30,
+        ge=1,
+        le=3600,
+        description="How often each worker re-reads the signing keys, so that "
+        "`warden keys rotate` and `retire` in another process reach it.",
+    )
 
 
 class RegistrationSettings(BaseModel):

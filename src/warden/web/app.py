@@ -53,7 +53,7 @@ def create_app(
         for line in ctx.settings.insecure_warnings():
             log.warning("insecure setting: %s", line)
         try:
-            async with registration.reaping(ctx):
+            async with jwks.signing_keys(ctx), registration.reaping(ctx):
                 yield
         finally:
             await ctx.clients.aclose()

@@ -20,6 +20,9 @@ from warden.oauth.users import Passwords
 from warden.policy.ratelimit import RateLimiter, make_rate_limiter
 from warden.settings import Settings
 from warden.storage.engine import Database
+from warden.tokens.access_token import AccessTokenIssuer
+from warden.tokens.encryption import KeyCipher
+from warden.tokens.keys import KeyRing
 
 __all__ = ["AppContext", "build_context", "derive_key", "load_master_secret"]
 
@@ -66,11 +69,15 @@ class AppContext:
     registrar: Registrar
     clients: ClientDirectory
     passwords: Passwords
+    keyring: KeyRing
+    access_tokens: AccessTokenIssuer
 
 
 def build_context(settings: Settings, *, clock: Clock | None = None) -> AppContext:
     master = load_master_secret(settings)
     clock = clock or SystemClock()
+    cipher = KeyCipher(fernet_key(master, "signing-keys"))
+    keyring = KeyRing(cipher, clock, settings.tokens.signing_alg)
     hasher = SecretHasher(derive_key(master, "secret-digest-pepper"))
     scopes = ScopeCatalogue.load(settings.scopes_file)
     limiter = make_rate_limiter(settings, clock)
@@ -89,4 +96,6 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
             settings, scopes=scopes, limiter=limiter, clock=clock
         ),
         passwords=Passwords(settings.login),
+        keyring=keyring,
+        access_tokens=AccessTokenIssuer(keyring, settings.issuer, clock),
     )
