@@ -120,12 +120,16 @@ async def sign_in(
 
 
 async def consent_page(
-    client: httpx.AsyncClient, *, username: str = "alice", **overrides: str | None
+    client: httpx.AsyncClient,
+    *,
+    username: str = "alice",
+    password: str = PASSWORD,
+    **overrides: str | None,
 ) -> httpx.Response:
     """Start an authorization request and sign in if asked; return the consent page."""
     response = await client.get("/authorize", params=authorize_params(**overrides))
     if 'name="password"' in response.text:
-        response = await sign_in(client, response, username=username)
+        response = await sign_in(client, response, username=username, password=password)
     if response.status_code == 303:
         response = await client.get(response.headers["location"])
     assert 'name="decision"' in response.text, (response.status_code, response.text[:2000])

@@ -135,8 +135,8 @@ class FrontChannel:
         try:
             form = (await oauth_request(request)).form
             txn, csrf = form.get("txn"), form.get("csrf_token")
-        except OAuthError as exc:
-            return self.pages.error(exc)
+        except OAuthError:
+            return self.pages.error(_FORBIDDEN, status_code=403)
         transaction = self._transaction(request, txn) if txn else None
         if txn and transaction is None:
             return self.pages.error(_EXPIRED)
