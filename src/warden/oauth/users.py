@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-from functools import cached_property
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -55,17 +54,20 @@ class Passwords:
             parallelism=settings.argon2_parallelism,
             type=Type.ID,
         )
-
-    @cached_property
-    def _dummy_hash(self) -> str:
-        return self._hasher.hash(secrets.token_urlsafe(16))
+        self._dummy_hash: str | None = None
 
     async def hash(self, password: str) -> str:
         return await asyncio.to_thread(self._hasher.hash, password)
 
+    async def dummy_hash(self) -> str:
+        """A hash with the same parameters as real ones, for users that do not exist."""
+        if self._dummy_hash is None:
+            self._dummy_hash = await self.hash(secrets.token_urlsafe(16))
+        return self._dummy_hash
+
     async def verify(self, password_hash: str | None, password: str) -> bool:
         """Check ``password``; with no hash (unknown user) verify a dummy one and fail."""
-        target = password_hash if password_hash is not None else self._dummy_hash
+        target = password_hash if password_hash is not None else await self.dummy_hash()
         try:
             matched = await asyncio.to_thread(self._hasher.verify, target, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
