@@ -7,15 +7,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Mount, Router
 
 from warden.clock import Clock
 from warden.errors import OAuthError
 from warden.settings import Settings
 from warden.web import adapters
 from warden.web.context import AppContext, build_context
+from warden.web.middleware import CorsMiddleware, SecurityHeadersMiddleware
 from warden.web.routes import authorize, jwks, registration, system, token, wellknown
 
 __all__ = ["create_app", "ctx_of"]
@@ -46,7 +48,11 @@ def create_app(
     ]
     prefix = ctx.settings.issuer_path
     routes: list[BaseRoute] = [*wellknown.routes(ctx)]
-    routes += [Mount(prefix, routes=issuer_routes)] if prefix else issuer_routes
+    # No slash-appending redirects: they would be built from the Host header (SEC-114), and
+    # discovery clients refuse redirects (mcp-auth P2).
+    if prefix:
+        issuer_routes = [Mount(prefix, app=Router(issuer_routes, redirect_slashes=False))]
+    routes += issuer_routes
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -64,7 +70,12 @@ def create_app(
         routes=routes,
         lifespan=lifespan,
         exception_handlers={OAuthError: _oauth_error, Exception: _unhandled},
+        middleware=[
+            Middleware(SecurityHeadersMiddleware, hsts=not ctx.settings.is_development),
+            Middleware(CorsMiddleware, issuer_path=prefix),
+        ],
     )
+    app.router.redirect_slashes = False
     app.state.ctx = ctx
     return app
 
