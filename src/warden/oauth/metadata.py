@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from warden.oauth.client_assertion import ASSERTION_ALGS
 from warden.oauth.scopes import ScopeCatalogue
 from warden.settings import Settings
 
@@ -30,8 +31,9 @@ GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials")
 CLIENT_AUTH_METHODS = ("none", "client_secret_basic", "client_secret_post", "private_key_jwt")
 """RFC 7591 §2 method names; ``none`` is listed because public clients may register (P10)."""
 
-CLIENT_ASSERTION_SIGNING_ALGS = ("ES256", "EdDSA", "RS256", "PS256")
-"""Algorithms accepted for ``private_key_jwt`` client assertions (RFC 7523 §3)."""
+CLIENT_ASSERTION_SIGNING_ALGS = ASSERTION_ALGS
+"""Algorithms accepted for ``private_key_jwt`` client assertions (RFC 7523 §3): exactly the
+ones :mod:`warden.oauth.client_assertion` verifies."""
 
 SIGNING_ALGS = ("ES256", "EdDSA")
 """Algorithms of the keys Warden signs with (``TokenSettings.signing_alg``)."""
