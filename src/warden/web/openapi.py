@@ -142,54 +142,63 @@ def _jwks() -> Schema:
     }
 
 
-def _authorize() -> Schema:
-    def param(name: str, description: str, required: bool = False) -> Schema:
-        return {
-            "name": name,
-            "in": "query",
-            "required": required,
-            "description": description,
-            "schema": {"type": "string"},
-        }
+_AUTHORIZE_FIELDS: list[tuple[str, str, bool]] = [
+    ("response_type", "Always `code`.", True),
+    ("client_id", "Registered id or a metadata-document URL.", True),
+    ("redirect_uri", "An exactly registered redirect URI.", False),
+    ("code_challenge", "BASE64URL(SHA256(code_verifier)).", True),
+    ("code_challenge_method", "Always `S256`.", True),
+    ("state", "Opaque value returned to the client.", False),
+    ("scope", "Space-separated scopes (RFC 6749 §3.3).", False),
+    ("prompt", "`none`, `login` or `consent`.", False),
+]
+_RESOURCES: Schema = {
+    "type": "array",
+    "items": {"type": "string"},
+    "description": "Target resource (RFC 8707).",
+}
 
-    return {
-        "get": {
-            "summary": "Authorization endpoint (OAuth 2.1 §4.1.1, PKCE S256 only)",
-            "operationId": "authorize",
-            "parameters": [
-                param("response_type", "Always `code`.", required=True),
-                param("client_id", "Registered id or a metadata-document URL.", required=True),
-                param("redirect_uri", "An exactly registered redirect URI."),
-                param("code_challenge", "BASE64URL(SHA256(code_verifier)).", required=True),
-                param("code_challenge_method", "Always `S256`.", required=True),
-                param("state", "Opaque value returned to the client."),
-                param("scope", "Space-separated scopes (RFC 6749 §3.3)."),
-                {
-                    **param("resource", "Target resource (RFC 8707); may repeat."),
-                    "schema": {"type": "array", "items": {"type": "string"}},
-                    "explode": True,
-                },
-                param("prompt", "`none`, `login` or `consent`."),
-            ],
-            "responses": {
-                "200": {"description": "Login or consent page.", "content": {HTML: {}}},
-                "302": {
-                    "description": "Redirect to the client with `code` or `error`, `state` and "
-                    "`iss` (RFC 9207), or to the login page.",
-                    "headers": {"Location": {"schema": {"type": "string"}, "required": True}},
-                },
-                "303": {
-                    "description": "Redirect after a form post.",
-                    "headers": {"Location": {"schema": {"type": "string"}, "required": True}},
-                },
-                "400": {
-                    "description": "Unknown client or redirect URI: shown, never redirected.",
-                    "content": {HTML: {}},
-                },
-                "429": {"description": "Too many requests.", "content": {HTML: {}}},
-            },
-        }
+
+def _authorize() -> Schema:
+    """GET with a query, or POST with the same parameters as a form (OAuth 2.1 §4.1.1)."""
+    query = [
+        {"name": n, "in": "query", "required": r, "description": d, "schema": {"type": "string"}}
+        for n, d, r in _AUTHORIZE_FIELDS
+    ]
+    query.append({"name": "resource", "in": "query", "schema": _RESOURCES, "explode": True})
+    fields = {n: {"type": "string", "description": d} for n, d, _ in _AUTHORIZE_FIELDS}
+    required = [n for n, _, r in _AUTHORIZE_FIELDS if r]
+    common = {
+        "summary": "Authorization endpoint (OAuth 2.1 §4.1.1, PKCE S256 only)",
+        "responses": _AUTHORIZE_RESPONSES,
     }
+    return {
+        "get": {**common, "operationId": "authorize", "parameters": query},
+        "post": {
+            **common,
+            "operationId": "authorize_post",
+            "requestBody": _form_body({**fields, "resource": _RESOURCES}, required),
+        },
+    }
+
+
+def _redirect(description: str) -> Schema:
+    location = {"schema": {"type": "string"}, "required": True}
+    return {"description": description, "headers": {"Location": location}}
+
+
+_AUTHORIZE_RESPONSES: Schema = {
+    "200": {"description": "The sign-in or consent page.", "content": {HTML: {}}},
+    "302": _redirect("To the client with `code` or `error`, `state` and `iss` (RFC 9207)."),
+    "303": _redirect("The same, after a POST (OAuth 2.1 §7.5.3)."),
+    "400": {
+        "description": "A request that cannot be trusted to redirect (unknown client or "
+        "redirect URI, malformed request): shown to the person, never redirected.",
+        "content": {HTML: {}},
+    },
+    "429": {"description": "Too many requests.", "content": {HTML: {}}},
+    "503": {"description": "Temporarily unavailable.", "content": {HTML: {}}},
+}
 
 
 def _token() -> Schema:
