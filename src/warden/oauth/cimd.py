@@ -205,7 +205,7 @@ def check_document(client_id: str, body: Mapping[str, Any]) -> None:
     if "client_secret" in body or "client_secret_expires_at" in body:
         raise InvalidDocument("a public document cannot carry a client secret")
     method = body.get("token_endpoint_auth_method", "none")
-    if method not in CIMD_AUTH_METHODS:
+    if not isinstance(method, str) or method not in CIMD_AUTH_METHODS:
         raise InvalidDocument(f"token_endpoint_auth_method {method!r} is not allowed")
     redirect_uris = body["redirect_uris"]
     if isinstance(redirect_uris, list):

@@ -115,6 +115,8 @@ def test_redirect_uris_required_for_authorization_code() -> None:
 def test_redirect_uris_must_be_an_array() -> None:
     assert refused(redirect_uris=CB) == "invalid_redirect_uri"
     assert refused(redirect_uris=[42]) == "invalid_redirect_uri"
+    assert refused(redirect_uris=[{}]) == "invalid_redirect_uri"
+    assert refused(redirect_uris=[["https://app.example/cb"]]) == "invalid_redirect_uri"
 
 
 def test_sec_47_redirect_uri_count_is_capped() -> None:
