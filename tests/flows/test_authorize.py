@@ -29,6 +29,7 @@ from helpers import (
 )
 
 from warden.clock import FrozenClock
+from warden.errors import TooManyRequestsError
 from warden.oauth.model import Resource
 from warden.oauth.pkce import s256_challenge
 from warden.web.context import AppContext
@@ -498,3 +499,23 @@ async def test_sec_17_consent_is_asked_again_for_another_redirect_uri(
     await authorize_code(client, client_id="two", scope="read:calendar")
     other = await authorize(client, client_id="two", redirect_uri="https://app.example/b")
     assert other.status_code == 200 and 'name="decision"' in other.text
+
+
+class BusyDirectory:
+    """A client directory whose metadata-document fetch budget is spent."""
+
+    async def find(self, client_id: str, store: Any, consents: Any = None) -> None:
+        raise TooManyRequestsError(30, "Too many client metadata fetches")
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_rate_limited_client_lookup_is_a_429_page(
+    client: httpx.AsyncClient, ctx: AppContext
+) -> None:
+    await ctx.clients.aclose()
+    ctx.clients = BusyDirectory()  # type: ignore[assignment]
+    response = await authorize(client, client_id="https://c.example/cid")
+    assert_page(response, 429)
+    assert response.headers["retry-after"] == "30"

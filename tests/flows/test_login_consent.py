@@ -29,6 +29,8 @@ from helpers import (
 )
 
 from warden.clock import FrozenClock
+from warden.net import FetchedDocument
+from warden.oauth.clients import ClientDirectory
 from warden.oauth.sessions import Sessions
 from warden.web.context import AppContext, derive_key
 
@@ -267,20 +269,37 @@ async def test_sec_67_client_name_is_text_and_hosts_are_shown(
     assert "Read your whole calendar" in page.text
 
 
+class DocumentStub:
+    """Serves one Client ID Metadata Document without a network."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+
+    async def get_json(self, url: str) -> FetchedDocument:
+        assert url == self.document["client_id"]
+        return FetchedDocument(url=url, body=self.document, max_age_seconds=300, etag=None)
+
+
 async def test_sec_67_cimd_client_shows_its_host_and_a_loopback_warning(
     client: httpx.AsyncClient, ctx: AppContext
 ) -> None:
-    await add_client(
-        ctx,
-        client_id="https://good.example/cid",
-        origin="cimd",
-        kind="agent",
-        redirect_uris=("http://localhost/callback",),
-        metadata={"client_name": "Good Agent"},
+    client_id = "https://good.example/cid"
+    stub = DocumentStub(
+        {
+            "client_id": client_id,
+            "client_name": "Good Agent",
+            "redirect_uris": ["http://localhost/callback"],
+            "token_endpoint_auth_method": "none",
+        }
+    )
+    await ctx.clients.aclose()
+    ctx.clients = ClientDirectory.from_settings(
+        ctx.settings, scopes=ctx.scopes, limiter=ctx.limiter, clock=ctx.clock, fetcher=stub
     )
     page = await consent_page(
-        client, client_id="https://good.example/cid", redirect_uri="http://localhost:3030/callback"
+        client, client_id=client_id, redirect_uri="http://localhost:3030/callback"
     )
+    assert "Good Agent" in page.text
     assert "good.example" in page.text
     assert "loopback" in page.text
     assert "unverified" in page.text

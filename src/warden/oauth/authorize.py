@@ -32,6 +32,7 @@ from warden.errors import (
     UnsupportedResponseTypeError,
 )
 from warden.oauth import pkce
+from warden.oauth.clients import ClientDirectory
 from warden.oauth.model import Client
 from warden.oauth.ports import Stores
 from warden.oauth.redirect_uris import RedirectUriMismatch, match_redirect_uri
@@ -84,6 +85,7 @@ class AuthorizeEnv(Protocol):
     clock: Clock
     hasher: SecretHasher
     scopes: ScopeCatalogue
+    clients: ClientDirectory
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,9 +151,12 @@ class _Draft:
 Check = Callable[[_Draft, AuthorizeEnv, Stores], Awaitable[None]]
 
 
-async def find_client(client_id: str, stores: Stores) -> Client | None:
-    """The registered client with this id."""
-    return await stores.clients.get(client_id)
+async def find_client(client_id: str, env: AuthorizeEnv, stores: Stores) -> Client | None:
+    """The client: registered, or resolved from its metadata document (CIMD).
+
+    A changed document drops the consents given to the old one (SEC-62).
+    """
+    return await env.clients.find(client_id, stores.clients, stores.consents)
 
 
 async def check_client(draft: _Draft, env: AuthorizeEnv, stores: Stores) -> None:
@@ -159,7 +164,7 @@ async def check_client(draft: _Draft, env: AuthorizeEnv, stores: Stores) -> None
     client_id = draft.params.get("client_id")
     if client_id is None:
         raise InvalidRequestError("Missing parameter: client_id")
-    draft.client = await find_client(client_id, stores)
+    draft.client = await find_client(client_id, env, stores)
     if draft.client is None:
         raise InvalidRequestError("Unknown client_id")
 

@@ -136,7 +136,7 @@ async def resume(
     pending: Pending, person: Person, env: AuthorizeEnv, stores: Stores, *, source: str | None
 ) -> Step:
     """Continue a transaction once the person is signed in."""
-    client = await current_client(pending.redirect, stores)
+    client = await current_client(pending.redirect, env, stores)
     if isinstance(pending, DeferredError):
         return SendToClient.answer(
             pending.redirect,
@@ -147,12 +147,15 @@ async def resume(
     return await _proceed(pending, client, person, env, stores, source=source)
 
 
-async def current_client(redirect: ClientRedirect, stores: Stores) -> Client:
+async def current_client(redirect: ClientRedirect, env: AuthorizeEnv, stores: Stores) -> Client:
     """The client, still registered with this redirect URI (SEC-7 holds at every stage).
 
     :raises AuthorizeFailure: for an error page.
     """
-    client = await find_client(redirect.client_id, stores)
+    try:
+        client = await find_client(redirect.client_id, env, stores)
+    except OAuthError as exc:
+        raise AuthorizeFailure(exc, None, None) from None
     if client is None:
         raise AuthorizeFailure(InvalidRequestError("Unknown client_id"), None, None)
     try:
@@ -204,7 +207,7 @@ async def approve(
     source: str | None,
 ) -> SendToClient:
     """The person approved on the consent page: remember it and issue the code."""
-    client = await current_client(request.redirect, stores)
+    client = await current_client(request.redirect, env, stores)
     consent = await stores.consents.get(person.user.user_id, request.client_id)
     return await _grant(
         request, client, person, consent, env, stores, source=source, remembered=False
@@ -220,7 +223,7 @@ async def deny(
     source: str | None,
 ) -> SendToClient:
     """The person said no: ``access_denied``, and no code (OAuth 2.1 §4.1.2.1; SEC-69)."""
-    client = await current_client(request.redirect, stores)
+    client = await current_client(request.redirect, env, stores)
     await _audit(stores, env, "consent.denied", request, client, person, source=source)
     return SendToClient.answer(
         request.redirect,
@@ -259,7 +262,6 @@ async def _grant(
         now=now,
         ttl_seconds=env.settings.tokens.code_ttl_seconds,
     )
-    await stores.clients.touch(client.client_id, now)
     data = {
         "scope": format_scope(scopes),
         "resources": list(request.resources),

@@ -61,8 +61,14 @@ class Pages:
         html = self._env.get_template(template).render(**self._urls, **context)
         return HTMLResponse(html, status_code, headers={**PAGE_HEADERS, **(headers or {})})
 
-    def error(self, error: OAuthError, *, status_code: int = 400) -> HTMLResponse:
-        """An error the person sees; nothing is sent to the client (SEC-7)."""
+    def error(self, error: OAuthError, *, status_code: int | None = None) -> HTMLResponse:
+        """An error the person sees; nothing is sent to the client (SEC-7).
+
+        400 unless given, or a rate limit (429) or an outage (503), which keep their status
+        and ``Retry-After``.
+        """
+        if status_code is None:
+            status_code = error.status_code if error.status_code in (429, 503) else 400
         return self.render(
             "error.html",
             status_code=status_code,

@@ -33,6 +33,14 @@ CLIENT = Client(
 )
 
 
+class Directory:
+    """Stands in for ``ClientDirectory``: registered clients only."""
+
+    async def find(self, client_id: str, store: Any, consents: Any = None) -> Client | None:
+        client: Client | None = await store.get(client_id)
+        return client
+
+
 @dataclass
 class Env:
     settings: Settings = field(
@@ -43,6 +51,7 @@ class Env:
     scopes: ScopeCatalogue = field(
         default_factory=lambda: ScopeCatalogue.from_mapping(DEFAULT_CATALOGUE)
     )
+    clients: Directory = field(default_factory=Directory)
 
 
 class Clients:
@@ -58,6 +67,7 @@ class Resources:
 class Stores:
     clients = Clients()
     resources = Resources()
+    consents = None
 
 
 def request(method: str = "GET", **overrides: str | None) -> OAuthRequest:

@@ -23,7 +23,7 @@ from starlette.staticfiles import StaticFiles
 
 from warden.errors import InvalidRequestError, OAuthError, TooManyRequestsError
 from warden.oauth import interaction
-from warden.oauth.authorize import AuthorizeFailure, find_client
+from warden.oauth.authorize import AuthorizeFailure
 from warden.oauth.interaction import AskConsent, Person, SendToClient, SignIn, Step
 from warden.oauth.login import sign_in
 from warden.oauth.model import AuditEvent, Client
@@ -86,7 +86,7 @@ class FrontChannel:
         except OAuthError as exc:
             return self.pages.error(exc)
         async with self.ctx.db.unit_of_work() as stores:
-            client = await find_client(transaction.redirect.client_id, stores)
+            client = await stores.clients.get(transaction.redirect.client_id)
             try:
                 user = await sign_in(
                     username,
@@ -124,7 +124,7 @@ class FrontChannel:
             person = await self._person(request, stores)
             if person is None or not transaction.bound_to(person.session.session_hash):
                 # Whoever signs in now owns the transaction; it lives in this browser only.
-                client = await find_client(transaction.redirect.client_id, stores)
+                client = await stores.clients.get(transaction.redirect.client_id)
                 return self._login_page(transaction.bind(None), client)
             return await self._resume(request, transaction, person, stores, after_post=False)
 
@@ -217,7 +217,7 @@ class FrontChannel:
             return self._send(step, transaction, after_post=after_post)
         if isinstance(step, SignIn):
             transaction = transaction or Transaction.start(step.pending)
-            client = await find_client(transaction.redirect.client_id, stores)
+            client = await stores.clients.get(transaction.redirect.client_id)
             return self._login_page(transaction, client)
         assert person is not None, "consent follows sign-in"
         session_hash = person.session.session_hash
