@@ -51,7 +51,7 @@ def test_ids_and_tokens_are_random() -> None:
     assert not is_transaction_id("short") and not is_transaction_id("bad/chars" * 3)
 
 
-def test_sec_65_csrf_is_compared_in_constant_time() -> None:
+def test_sec_111_csrf_is_compared_in_constant_time() -> None:
     transaction = Transaction.start(REQUEST)
     with mock.patch.object(hmac, "compare_digest", wraps=hmac.compare_digest) as spy:
         assert transaction.check_csrf(transaction.csrf_token)
