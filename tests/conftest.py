@@ -78,6 +78,8 @@ def make_settings(database_url: str, tmp_path: Path) -> SettingsFactory:
             "database_url": database_url,
             "secret_key": "test-secret-" + "x" * 40,
             "secret_key_file": tmp_path / "warden.secret",
+            # A cheap argon2id cost: tests check the rules, not the hash's strength.
+            "login": {"argon2_memory_kib": 1024, "argon2_time_cost": 1},
         }
         values.update(overrides)
         return Settings(**values)
