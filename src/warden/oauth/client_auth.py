@@ -49,7 +49,6 @@ __all__ = [
     "ClientLookup",
     "FailedAuthentications",
     "PresentedCredentials",
-    "StoredClients",
     "presented_credentials",
 ]
 
@@ -70,13 +69,6 @@ class ClientLookup(Protocol):
     """Finds a client by id: the registered ones, and Client ID Metadata Documents."""
 
     async def find(self, client_id: str, store: ClientStore) -> Client | None: ...
-
-
-class StoredClients:
-    """A :class:`ClientLookup` over the client table only."""
-
-    async def find(self, client_id: str, store: ClientStore) -> Client | None:
-        return await store.get(client_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +223,6 @@ class ClientAuthenticator:
             await self._failures.record(key)
             raise _failed()
         assert client is not None
-        await stores.clients.touch(client.client_id, self._clock.now())
         return client
 
     async def _verified(

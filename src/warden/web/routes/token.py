@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 
 from warden.net import FetchLimits, SafeFetcher
 from warden.oauth.client_assertion import ClientKeys
-from warden.oauth.client_auth import ClientAuthenticator, FailedAuthentications, StoredClients
+from warden.oauth.client_auth import ClientAuthenticator, FailedAuthentications
 from warden.oauth.introspection import TokenInspector
 from warden.oauth.issuance import TokenMinter
 from warden.oauth.revocation import revoke_token
@@ -43,7 +43,7 @@ def _authenticator(ctx: AppContext) -> ClientAuthenticator:
         allow_loopback=settings.cimd.allow_loopback,
     )
     return ClientAuthenticator(
-        clients=StoredClients(),
+        clients=ctx.clients,  # marks clients used, at most hourly, for reaping
         hasher=ctx.hasher,
         clock=ctx.clock,
         keys=ClientKeys(SafeFetcher(limits, clock=ctx.clock), ctx.clock),
@@ -58,6 +58,13 @@ def _authenticator(ctx: AppContext) -> ClientAuthenticator:
 def routes(ctx: AppContext) -> list[BaseRoute]:
     settings = ctx.settings
     authenticator = _authenticator(ctx)
+    inspector = TokenInspector(
+        access_tokens=ctx.access_tokens,
+        hasher=ctx.hasher,
+        clock=ctx.clock,
+        issuer=settings.issuer,
+        key_refresh_seconds=settings.tokens.key_refresh_seconds,
+    )
     endpoint = TokenEndpoint(
         authenticator=authenticator,
         minter=TokenMinter(
@@ -66,13 +73,11 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
             clock=ctx.clock,
             settings=settings.tokens,
         ),
+        inspector=inspector,
         settings=settings,
         scopes=ctx.scopes,
         hasher=ctx.hasher,
         clock=ctx.clock,
-    )
-    inspector = TokenInspector(
-        access_tokens=ctx.access_tokens, hasher=ctx.hasher, clock=ctx.clock, issuer=settings.issuer
     )
 
     async def token(request: Request) -> Response:
