@@ -1,0 +1,165 @@
+"""A small world for the agent flows: Warden at https://warden.test, a protected MCP-style
+resource at https://mcp.test (built with ``warden.resource``), one transport routing by host,
+and a headless person who signs in and approves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+from helpers import PASSWORD, parse_form
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from warden.clock import FrozenClock
+from warden.resource import (
+    Principal,
+    ProtectedResourceMetadata,
+    RequireBearer,
+    TokenVerifier,
+    require_scopes,
+)
+
+ISSUER = "https://warden.test"
+RESOURCE = "https://mcp.test/mcp"
+REDIRECT_URI = "http://127.0.0.1/callback"
+CALENDAR = "read:calendar:next-7-days"
+SEND = "write:email:send"
+
+
+class HostRouter(httpx.AsyncBaseTransport):
+    """Sends each request to the transport of its host; records every request."""
+
+    def __init__(self, routes: dict[str, httpx.AsyncBaseTransport]) -> None:
+        self.routes = routes
+        self.seen: list[httpx.Request] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append(request)
+        transport = self.routes.get(request.url.host)
+        if transport is None:
+            return httpx.Response(502, text=f"no route to {request.url.host}")
+        return await transport.handle_async_request(request)
+
+    def paths(self, host: str) -> list[str]:
+        return [f"{r.method} {r.url.path}" for r in self.seen if r.url.host == host]
+
+
+def resource_app(keys: httpx.AsyncClient, clock: FrozenClock) -> Starlette:
+    """The protected resource: ``/mcp`` needs the calendar scope, ``/mcp/send`` also send.
+
+    ``keys`` reaches Warden for its metadata and JWKS, as a resource server elsewhere would.
+    """
+
+    def principal(request: Request) -> Principal:
+        found: Principal = request.state.principal
+        return found
+
+    async def calendar(request: Request) -> JSONResponse:
+        who = principal(request)
+        require_scopes(who, CALENDAR)
+        return JSONResponse({"user": who.user_id, "scopes": sorted(who.scopes)})
+
+    async def send(request: Request) -> JSONResponse:
+        who = principal(request)
+        require_scopes(who, CALENDAR, SEND)  # every scope the operation needs (RS8)
+        return JSONResponse({"sent": True, "scopes": sorted(who.scopes)})
+
+    guard = Middleware(
+        RequireBearer,
+        verifier=TokenVerifier(issuer=ISSUER, resource=RESOURCE, http=keys, clock=clock),
+        metadata=ProtectedResourceMetadata(
+            resource=RESOURCE, authorization_servers=[ISSUER], scopes_supported=[CALENDAR]
+        ),
+    )
+    routes = [
+        Route("/mcp", calendar, methods=["GET", "POST"]),
+        Route("/mcp/send", send, methods=["POST"]),
+    ]
+    return Starlette(routes=routes, middleware=[guard])
+
+
+@dataclass
+class Person:
+    """Plays the browser and the person: signs in as alice and approves every page."""
+
+    browser: httpx.AsyncClient
+    redirect_uri: str = REDIRECT_URI
+    asked: list[str] = field(default_factory=list)
+    """Every authorization URL the agent opened."""
+    pages: list[str] = field(default_factory=list)
+    """The path of every page shown (sign-in, consent, device)."""
+
+    async def approve(self, url: str) -> str:
+        """``open_authorization_url`` for AuthorizationCodeFlow: the callback URL."""
+        self.asked.append(url)
+        response = await self.browser.get(url)
+        for _ in range(8):
+            if response.is_redirect:
+                location = urljoin(str(response.url), response.headers["location"])
+                if _at(location, self.redirect_uri):
+                    return location
+                response = await self.browser.get(location)
+                continue
+            response = await self.submit(response, {})
+        raise AssertionError("the redirect URI was never reached")
+
+    async def submit(self, page: httpx.Response, fields: dict[str, str]) -> httpx.Response:
+        """Post the page's form as a person who signs in and approves."""
+        assert page.status_code == 200, (page.status_code, page.text[:2000])
+        self.pages.append(page.url.path)
+        action, data = parse_form(page.text)
+        if 'name="password"' in page.text:
+            data.update(username="alice", password=PASSWORD)
+        if 'name="decision"' in page.text:
+            data["decision"] = "approve"
+        return await self.browser.post(urljoin(str(page.url), action), data={**data, **fields})
+
+
+def _at(location: str, redirect_uri: str) -> bool:
+    here, there = urlsplit(location), urlsplit(redirect_uri)
+    return (here.scheme, here.hostname, here.path) == (there.scheme, there.hostname, there.path)
+
+
+@dataclass
+class DocumentHost:
+    """A loopback HTTP listener serving JSON documents by path (a stand-in for the agent's
+    https site: the AS reaches it through a stub resolver and ``cimd.allow_loopback``)."""
+
+    port: int = 0
+    documents: dict[str, dict[str, object]] = field(default_factory=dict)
+    hits: list[str] = field(default_factory=list)
+
+    def url(self, path: str, host: str = "agent.test") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        path = head.split(b" ")[1].decode()
+        self.hits.append(path)
+        found = self.documents.get(path)
+        body = json.dumps(found if found is not None else {"error": "not found"}).encode()
+        status = "200 OK" if found is not None else "404 Not Found"
+        writer.write(
+            (
+                f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+            ).encode()
+            + body
+        )
+        await writer.drain()
+        writer.close()
+
+
+class LoopbackResolver:
+    """Every host name resolves to the loopback listener."""
+
+    async def resolve(self, host: str, port: int) -> list[str]:
+        return ["127.0.0.1"]
