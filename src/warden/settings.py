@@ -26,6 +26,8 @@ from pydantic_settings import (
 __all__ = [
     "CimdSettings",
     "DeviceSettings",
+    "ExchangeClientPolicy",
+    "ExchangeSettings",
     "LoginSettings",
     "RegistrationSettings",
     "Settings",
@@ -165,6 +167,50 @@ class LoginSettings(BaseModel):
     argon2_parallelism: int = Field(4, ge=1, description="argon2id lanes.")
 
 
+class ExchangeClientPolicy(BaseModel):
+    """What one client may do with token exchange beyond its own tokens (SEC-95, SEC-97)."""
+
+    acts_for: list[str] = Field(
+        default_factory=list,
+        description="Resource URIs this client serves: it may exchange tokens whose `aud` "
+        "names one of them, to call further resources for the same person (SEC-95).",
+    )
+    targets: list[str] | None = Field(
+        None,
+        description="The only audiences it may ask for; unset, any resource the "
+        "resource policy accepts (SEC-97).",
+    )
+
+
+class ExchangeSettings(BaseModel):
+    """Token exchange (RFC 8693): who may exchange, and how far delegation goes.
+
+    Only admin-registered confidential clients with the token-exchange grant type exchange
+    at all (SEC-94); ``clients`` adds per-client policy by client_id.
+    """
+
+    max_chain_depth: int = Field(
+        3,
+        ge=1,
+        le=10,
+        description="Most actors in a token's nested `act` chain; an exchange that would "
+        "add one more is refused with invalid_request (SEC-97).",
+    )
+    refresh_tokens: bool = Field(
+        False,
+        description="Issue a refresh token with an exchanged token, to clients registered "
+        "for refresh_token. Off, an exchanged token never outlives its subject token "
+        "(SEC-99).",
+    )
+    clients: dict[str, ExchangeClientPolicy] = Field(
+        default_factory=dict, description="Per-client exchange policy, by client_id."
+    )
+
+    def policy(self, client_id: str) -> ExchangeClientPolicy:
+        """The policy of ``client_id``; a client without one acts for no resource."""
+        return self.clients.get(client_id) or ExchangeClientPolicy()
+
+
 class Settings(BaseSettings):
     """Everything Warden reads from its environment."""
 
@@ -202,6 +248,7 @@ class Settings(BaseSettings):
     cimd: CimdSettings = Field(default_factory=CimdSettings)
     device: DeviceSettings = Field(default_factory=DeviceSettings)
     login: LoginSettings = Field(default_factory=LoginSettings)
+    exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -7,9 +7,11 @@ else, like any unknown, expired or revoked token, is exactly ``{"active": false}
 
 An access token is active while its signature and lifetime hold (RFC 9068), its ``jti`` is not
 on the denylist (revoked one by one, RFC 7009) and its grant is still active (a revoked grant
-takes every token it produced with it, SEC-19, SEC-31). A refresh token is active while it is
-unused, unexpired and its grant is active. The two kinds differ in shape (a JWT has two dots,
-a refresh token none), so ``token_type_hint`` is accepted but never needed (RFC 7662 §2.1).
+takes every token it produced with it, SEC-19, SEC-31). Token exchange asks the same question
+of the tokens presented to it, whoever they were issued to (``live_access_token``). A refresh
+token is active while it is unused, unexpired and its grant is active. The two kinds differ
+in shape (a JWT has two dots, a refresh token none), so ``token_type_hint`` is accepted but
+never needed (RFC 7662 §2.1).
 """
 
 from __future__ import annotations
@@ -58,19 +60,38 @@ class TokenInspector:
     """Finds a live token of a given client; shared by introspection and revocation."""
 
     def __init__(
-        self, *, access_tokens: AccessTokens, hasher: SecretHasher, clock: Clock, issuer: str
+        self,
+        *,
+        access_tokens: AccessTokens,
+        hasher: SecretHasher,
+        clock: Clock,
+        issuer: str,
+        key_refresh_seconds: float = 30,
     ) -> None:
         self._access_tokens = access_tokens
         self._hasher = hasher
         self._clock = clock
         self._issuer = issuer
+        self._key_refresh_seconds = key_refresh_seconds
 
     async def access_token(
         self, token: str, caller: Client, stores: Stores
     ) -> dict[str, Any] | None:
         """The claims of ``caller``'s live access token ``token``, or None."""
-        claims = self._access_tokens.verify(token)
+        claims = await self.live_access_token(token, stores)
         if claims is None or claims.get("client_id") != caller.client_id:
+            return None
+        return claims
+
+    async def live_access_token(self, token: str, stores: Stores) -> dict[str, Any] | None:
+        """The claims of a live access token Warden issued to any client, or None.
+
+        The signature is checked against keys reloaded if another worker rotated them.
+        """
+        claims = await self._access_tokens.verify_fresh(
+            token, stores.keys, self._key_refresh_seconds
+        )
+        if claims is None:
             return None
         if await stores.denylist.contains(claims["jti"]):
             return None

@@ -98,9 +98,11 @@ class Grant:
     revoked_at: float | None = None
     kind: str = "authorization_code"
     actor_chain: tuple[Mapping[str, Any], ...] = ()
-    """RFC 8693 delegation: the ``act`` chain tokens of this grant carry, innermost last."""
+    """RFC 8693 delegation: the actors its tokens name in ``act``, the current one first."""
     auth_time: float | None = None
     """When the person authenticated, for the ``auth_time`` claim of every token of the grant."""
+    parent_grant_id: str | None = None
+    """Token exchange: the grant this one was delegated from; revoking it revokes this one."""
 
     def is_active(self, now: float) -> bool:
         return self.revoked_at is None and now < self.expires_at

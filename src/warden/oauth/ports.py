@@ -73,13 +73,15 @@ class GrantStore(Protocol):
     async def add(self, grant: Grant) -> None: ...
     async def get(self, grant_id: str) -> Grant | None: ...
     async def revoke(self, grant_id: str, at: float) -> None:
-        """Revoke the grant and every refresh token in its family."""
+        """Revoke the grant, every refresh token in its family and every grant delegated
+        from it by token exchange (``parent_grant_id``), transitively."""
         ...
 
     async def revoke_for_client(
         self, client_id: str, at: float, user_id: str | None = None
     ) -> list[str]:
-        """Revoke every grant of a client (for one user, if given); return their ids."""
+        """Revoke every grant of a client (for one user, if given) and the grants delegated
+        from them; return the client's grant ids."""
         ...
 
     async def list_for_user(self, user_id: str) -> Sequence[Grant]: ...

@@ -17,10 +17,13 @@ from typing import Final
 from warden.clock import Clock
 from warden.errors import UnauthorizedClientError, UnsupportedGrantTypeError
 from warden.oauth.client_auth import ClientAuthenticator
+from warden.oauth.client_metadata import TOKEN_EXCHANGE
 from warden.oauth.grants.authorization_code import exchange_code
 from warden.oauth.grants.base import GrantContext, GrantHandler
 from warden.oauth.grants.client_credentials import client_credentials
 from warden.oauth.grants.refresh_token import refresh
+from warden.oauth.grants.token_exchange import token_exchange
+from warden.oauth.introspection import TokenInspector
 from warden.oauth.issuance import TokenMinter, TokenResponse
 from warden.oauth.ports import Stores
 from warden.oauth.requests import OAuthRequest
@@ -34,6 +37,7 @@ GRANT_HANDLERS: Final[Mapping[str, GrantHandler]] = {
     "authorization_code": exchange_code,
     "refresh_token": refresh,
     "client_credentials": client_credentials,
+    TOKEN_EXCHANGE: token_exchange,
 }
 
 
@@ -45,6 +49,7 @@ class TokenEndpoint:
         *,
         authenticator: ClientAuthenticator,
         minter: TokenMinter,
+        inspector: TokenInspector,
         settings: Settings,
         scopes: ScopeCatalogue,
         hasher: SecretHasher,
@@ -53,6 +58,7 @@ class TokenEndpoint:
     ) -> None:
         self._authenticator = authenticator
         self._minter = minter
+        self._inspector = inspector
         self._settings = settings
         self._scopes = scopes
         self._hasher = hasher
@@ -83,5 +89,6 @@ class TokenEndpoint:
                 scopes=self._scopes,
                 hasher=self._hasher,
                 minter=self._minter,
+                inspector=self._inspector,
             )
         )

@@ -84,6 +84,7 @@ class GrantRow(Base):
     kind: Mapped[str] = mapped_column(String(32))
     actor_chain: Mapped[list[Any]] = mapped_column(JSON)
     auth_time: Mapped[float | None] = mapped_column(Double)
+    parent_grant_id: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class CodeRow(Base):

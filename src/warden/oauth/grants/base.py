@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from warden.errors import InvalidScopeError, InvalidTargetError
+from warden.oauth.introspection import TokenInspector
 from warden.oauth.issuance import TokenMinter, TokenResponse
 from warden.oauth.model import Client
 from warden.oauth.ports import Stores
@@ -43,6 +44,8 @@ class GrantContext:
     scopes: ScopeCatalogue
     hasher: SecretHasher
     minter: TokenMinter
+    inspector: TokenInspector
+    """Finds live tokens presented in the request (token exchange)."""
 
     @property
     def form(self) -> Params:

@@ -1,8 +1,13 @@
-"""Grants (token families) and their refresh tokens (SEC-30..SEC-32)."""
+"""Grants (token families) and their refresh tokens (SEC-30..SEC-32).
+
+Revoking a grant also revokes the grants delegated from it by token exchange (their
+``parent_grant_id``), level by level: a person who revokes an agent also revokes what the
+agent passed on (RFC 8693 delegation; the chain is at most ``exchange.max_chain_depth`` deep).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,6 +31,7 @@ def _grant(row: GrantRow) -> Grant:
         kind=row.kind,
         actor_chain=tuple(row.actor_chain),
         auth_time=row.auth_time,
+        parent_grant_id=row.parent_grant_id,
     )
 
 
@@ -47,6 +53,7 @@ class SqlGrantStore:
                 kind=grant.kind,
                 actor_chain=[dict(a) for a in grant.actor_chain],
                 auth_time=grant.auth_time,
+                parent_grant_id=grant.parent_grant_id,
             )
         )
         await self._s.flush()
@@ -56,12 +63,7 @@ class SqlGrantStore:
         return _grant(row) if row else None
 
     async def revoke(self, grant_id: str, at: float) -> None:
-        await self._s.execute(
-            update(GrantRow)
-            .where(GrantRow.grant_id == grant_id, GrantRow.revoked_at.is_(None))
-            .values(revoked_at=at)
-            .execution_options(synchronize_session=False)
-        )
+        await self._revoke_with_delegations([grant_id], at)
 
     async def revoke_for_client(
         self, client_id: str, at: float, user_id: str | None = None
@@ -72,14 +74,22 @@ class SqlGrantStore:
         if user_id is not None:
             stmt = stmt.where(GrantRow.user_id == user_id)
         ids = list((await self._s.scalars(stmt)).all())
-        if ids:
+        await self._revoke_with_delegations(ids, at)
+        return ids
+
+    async def _revoke_with_delegations(self, ids: Collection[str], at: float) -> None:
+        """Revoke ``ids``, then the live grants delegated from them, until none is left."""
+        while ids:
             await self._s.execute(
                 update(GrantRow)
-                .where(GrantRow.grant_id.in_(ids))
+                .where(GrantRow.grant_id.in_(ids), GrantRow.revoked_at.is_(None))
                 .values(revoked_at=at)
                 .execution_options(synchronize_session=False)
             )
-        return ids
+            children = select(GrantRow.grant_id).where(
+                GrantRow.parent_grant_id.in_(ids), GrantRow.revoked_at.is_(None)
+            )
+            ids = list((await self._s.scalars(children)).all())
 
     async def list_for_user(self, user_id: str) -> Sequence[Grant]:
         rows = await self._s.scalars(
