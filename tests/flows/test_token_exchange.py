@@ -694,3 +694,13 @@ async def test_malformed_or_too_deep_act_in_a_subject_token_is_invalid_request(
             extra_claims={"act": act, "actor_type": "agent"},
         ).token
         assert_error(await exchange(client, token), 400, "invalid_request")
+
+
+async def test_discovery_advertises_token_exchange(client: httpx.AsyncClient) -> None:
+    doc = (await client.get("/.well-known/oauth-authorization-server")).json()
+    assert TX in doc["grant_types_supported"]
+    openapi = (await client.get("/openapi.json")).json()
+    form = openapi["paths"]["/token"]["post"]["requestBody"]["content"]
+    fields = form["application/x-www-form-urlencoded"]["schema"]["properties"]
+    assert TX in fields["grant_type"]["enum"]
+    assert {"subject_token", "subject_token_type", "actor_token", "audience"} <= fields.keys()

@@ -13,6 +13,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+from warden.oauth.client_metadata import TOKEN_EXCHANGE
+from warden.oauth.exchange import ACCESS_TOKEN_TYPE
 from warden.settings import Settings
 
 __all__ = ["openapi_document"]
@@ -201,22 +203,50 @@ _AUTHORIZE_RESPONSES: Schema = {
 }
 
 
+_EXCHANGED_TYPE: Schema = {"type": "string", "enum": [ACCESS_TOKEN_TYPE]}
+_TOKEN_EXCHANGE_FIELDS: Schema = {
+    "subject_token": {"type": "string", "description": "token exchange (RFC 8693 §2.1)"},
+    "subject_token_type": {
+        **_EXCHANGED_TYPE,
+        "description": "token exchange: a Warden access token",
+    },
+    "actor_token": {"type": "string", "description": "token exchange: the client's own token"},
+    "actor_token_type": {**_EXCHANGED_TYPE, "description": "token exchange, with actor_token"},
+    "requested_token_type": _EXCHANGED_TYPE,
+    "audience": {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "token exchange: target resource URI, like resource (one per token)",
+    },
+}
+"""RFC 8693 §2.1 request parameters."""
+
+
 def _token() -> Schema:
     fields: Schema = {
         "grant_type": {
             "type": "string",
-            "enum": ["authorization_code", "refresh_token", "client_credentials"],
+            "enum": [
+                "authorization_code",
+                "refresh_token",
+                "client_credentials",
+                TOKEN_EXCHANGE,
+            ],
         },
         "code": {"type": "string", "description": "authorization_code"},
         "redirect_uri": {"type": "string", "description": "authorization_code"},
         "code_verifier": {"type": "string", "description": "authorization_code (RFC 7636)"},
         "refresh_token": {"type": "string", "description": "refresh_token"},
-        "scope": {"type": "string", "description": "refresh_token, client_credentials"},
+        "scope": {
+            "type": "string",
+            "description": "refresh_token, client_credentials, token exchange",
+        },
         "resource": {
             "type": "array",
             "items": {"type": "string"},
             "description": "RFC 8707 target resources",
         },
+        **_TOKEN_EXCHANGE_FIELDS,
         **_CLIENT_FORM_FIELDS,
     }
     return {
@@ -227,7 +257,8 @@ def _token() -> Schema:
             "requestBody": {
                 **_form_body(fields, ["grant_type"]),
                 "description": "Fields per grant type: authorization_code needs code, "
-                "redirect_uri and code_verifier; refresh_token needs refresh_token.",
+                "redirect_uri and code_verifier; refresh_token needs refresh_token; token "
+                "exchange needs subject_token and subject_token_type.",
             },
             "responses": {
                 "200": _json("Tokens (RFC 6749 §5.1).", _ref("TokenResponse")),
@@ -447,6 +478,7 @@ _SCHEMAS: dict[str, Schema] = {
             "expires_in": {"type": "integer"},
             "refresh_token": {"type": "string"},
             "scope": {"type": "string"},
+            "issued_token_type": {"type": "string", "description": "token exchange (RFC 8693)"},
         },
     },
     "Introspection": {

@@ -27,7 +27,12 @@ EXPECTED = {
     ],
     "response_types_supported": ["code"],
     "response_modes_supported": ["query"],
-    "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+    "grant_types_supported": [
+        "authorization_code",
+        "refresh_token",
+        "client_credentials",
+        "urn:ietf:params:oauth:grant-type:token-exchange",
+    ],
     "token_endpoint_auth_methods_supported": ALL_METHODS,
     "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
     "revocation_endpoint": "https://warden.test/revoke",
