@@ -195,7 +195,10 @@ class AgentAuth(httpx.Auth):
             return None
         async with self._lock:
             tokens = await self._current_tokens(binding)
-            return tokens or await self._authorize(binding, binding.requested, attempt)
+            if tokens is not None:
+                return tokens
+            scope = binding.requested or initial_scope(None, binding.discovery.resource, self.scope)
+            return await self._authorize(binding, scope, attempt)
 
     async def _after_unauthorized(
         self, attempt: _Attempt, challenge: BearerChallenge | None
@@ -224,7 +227,9 @@ class AgentAuth(httpx.Auth):
             await self.storage.set_tokens(binding.issuer, binding.resource, None)
             if attempt.authorized:
                 return None
-            scope = initial_scope(challenge, discovery.resource, self.scope)
+            # What the agent held here before (it may have stepped up) is asked for again, so
+            # losing a token never silently loses a permission the person already gave.
+            scope = initial_scope(challenge, discovery.resource, self.scope) | binding.requested
             return await self._authorize(binding, scope, attempt)
 
     async def _step_up(

@@ -2,6 +2,7 @@
 
 - First authorization: the ``scope`` of the 401 challenge; else the resource metadata's
   ``scopes_supported`` (RFC 9728 §2); else the agent's own default; else no ``scope`` at all.
+  Authorizing again at the same server after a 401 adds what was asked for there before.
 - Step-up after ``403 insufficient_scope`` (RFC 6750 §3.1, MCP 2026-07-28): the union of
   what was asked for before, what the current token holds and what the challenge names, so
   that gaining one permission never loses another.

@@ -187,6 +187,19 @@ async def test_c7_step_up_asks_for_the_union(world: FakeWorld, agent: Agent) -> 
     assert (await call(world, auth)).status_code == 200  # and /mcp still works
 
 
+async def test_authorizing_again_after_a_401_keeps_the_stepped_up_scope(
+    world: FakeWorld, agent: Agent
+) -> None:
+    world.needs["/mcp/send"] = "send"
+    auth = agent()
+    await call(world, auth)
+    await call(world, auth, RESOURCE + "/send")
+    world.access.clear()
+    world.refresh.clear()
+    assert (await call(world, auth, RESOURCE + "/send")).status_code == 200
+    assert [a["scope"] for a in world.authorizations] == ["read", "read send", "read send"]
+
+
 async def test_c7_step_up_is_bounded(world: FakeWorld, agent: Agent) -> None:
     world.needs["/mcp/send"] = "send"
     world.grant_scope = lambda requested: "read"  # the person never grants send
@@ -291,6 +304,29 @@ async def test_authorization_failures_reach_the_caller(world: FakeWorld, agent: 
     with pytest.raises(AuthorizationError, match="state"):
         await call(world, agent(flow=AuthorizationCodeFlow(forged, REDIRECT_URI)))
     assert "POST /token" not in world.paths()
+
+
+async def test_after_a_refusal_the_next_call_asks_again_for_the_resource_scopes(
+    world: FakeWorld, agent: Agent
+) -> None:
+    answers = iter(["deny", "approve"])
+
+    async def person(url: str) -> str:
+        if next(answers) == "deny":
+            return f"{REDIRECT_URI}?error=access_denied&state={query_state(url)}&iss={ISSUER}"
+        return await world.approve(url)
+
+    auth = agent(flow=AuthorizationCodeFlow(person, REDIRECT_URI))
+    with pytest.raises(AuthorizationError) as refused:
+        await call(world, auth)
+    assert refused.value.error == "access_denied"
+    assert (await call(world, auth)).status_code == 200
+    assert world.authorizations[0]["scope"] == "read"
+    assert world.paths("rs.test").count("GET /.well-known/oauth-protected-resource/mcp") == 1
+
+
+def query_state(url: str) -> str:
+    return str(httpx.URL(url).params["state"])
 
 
 async def test_client_credentials_agent(world: FakeWorld, agent: Agent) -> None:
