@@ -215,15 +215,19 @@ async def check_pkce(draft: _Draft, env: AuthorizeEnv, stores: Stores) -> None:
 
 
 async def check_scope(draft: _Draft, env: AuthorizeEnv, stores: Stores) -> None:
-    """Known scopes, within the client's registered ``scope``, allowed for its kind.
+    """Known scopes, within the ``scope`` an administrator registered, allowed for its kind.
 
     RFC 6749 §3.3; OAuth 2.1 §7.2; SEC-16. Hierarchy applies: a registered ``read:calendar``
-    allows a request for ``read:calendar:next-7-days``.
+    allows a request for ``read:calendar:next-7-days``. Only an administrator's ``scope`` is a
+    ceiling: a self-registered client chose its own and could register again with more, so
+    for it the catalogue's self-registration policy is the ceiling (SEC-46). MCP clients
+    register with their first scope and later step up beyond it (mcp-auth.md §3).
     """
     scopes = parse_scope(draft.params.get("scope"))
     env.scopes.check_known(scopes)
     client = draft.known_client
-    if client.scope is not None and not covered_by(scopes, parse_scope(client.scope)):
+    ceiling = client.scope if client.origin == "static" else None
+    if ceiling is not None and not covered_by(scopes, parse_scope(ceiling)):
         raise InvalidScopeError("Scope not registered for this client")
     env.scopes.check_allowed(scopes, kind=client.kind, origin=client.origin)
     draft.scopes = scopes
