@@ -7,17 +7,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from urllib.parse import urljoin, urlsplit
+from typing import Any
+from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
-from helpers import PASSWORD, parse_form
+from helpers import PASSWORD, add_user, parse_form
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from warden.agent import AgentAuth, AuthorizationCodeFlow, DeviceAuthorization, Flow
 from warden.clock import FrozenClock
 from warden.resource import (
     Principal,
@@ -26,6 +30,7 @@ from warden.resource import (
     TokenVerifier,
     require_scopes,
 )
+from warden.web.context import AppContext
 
 ISSUER = "https://warden.test"
 RESOURCE = "https://mcp.test/mcp"
@@ -111,6 +116,24 @@ class Person:
             response = await self.submit(response, {})
         raise AssertionError("the redirect URI was never reached")
 
+    async def confirm_device(self, authorization: DeviceAuthorization) -> None:
+        """Open ``verification_uri_complete``, sign in, and approve the device (RFC 8628 §3.3)."""
+        assert authorization.verification_uri_complete is not None
+        self.asked.append(authorization.verification_uri_complete)
+        response = await self.browser.get(authorization.verification_uri_complete)
+        for _ in range(8):
+            if response.is_redirect:
+                response = await self.browser.get(
+                    urljoin(str(response.url), response.headers["location"])
+                )
+            elif 'name="password"' in response.text or 'name="decision"' in response.text:
+                response = await self.submit(response, {})
+            else:
+                assert response.status_code == 200, (response.status_code, response.text[:2000])
+                assert "Device connected" in response.text, response.text[:2000]
+                return
+        raise AssertionError("the device was never approved")
+
     async def submit(self, page: httpx.Response, fields: dict[str, str]) -> httpx.Response:
         """Post the page's form as a person who signs in and approves."""
         assert page.status_code == 200, (page.status_code, page.text[:2000])
@@ -163,3 +186,55 @@ class LoopbackResolver:
 
     async def resolve(self, host: str, port: int) -> list[str]:
         return ["127.0.0.1"]
+
+
+@dataclass
+class World:
+    """Warden, the resource, the router between them, the agent's HTTP client and the person."""
+
+    ctx: AppContext
+    router: HostRouter
+    http: httpx.AsyncClient
+    person: Person
+    clock: FrozenClock
+
+    def agent(self, flow: Flow | None = None, **kwargs: Any) -> AgentAuth:
+        flow = flow or AuthorizationCodeFlow(self.person.approve, REDIRECT_URI)
+        return AgentAuth(flow, http=self.http, clock=self.clock, **kwargs)
+
+    async def call(self, auth: AgentAuth, path: str = "/mcp") -> httpx.Response:
+        async with httpx.AsyncClient(transport=self.router, auth=auth) as app:
+            return await app.post(f"https://mcp.test{path}", json={"method": "tools/call"})
+
+    def sent(self, host: str = "warden.test") -> list[str]:
+        return self.router.paths(host)
+
+    def form(self, index: int) -> dict[str, str]:
+        request = self.router.seen[index]
+        return {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
+
+
+WorldFactory = Callable[..., Awaitable[World]]
+
+
+async def build_world(
+    stack: AsyncExitStack, make_app: Any, clock: FrozenClock, **settings: Any
+) -> World:
+    """A Warden app (``settings`` overrides) with alice, the resource, and the plumbing."""
+    as_app, ctx = await make_app(**settings)
+    await add_user(ctx)
+    as_transport = httpx.ASGITransport(app=as_app, client=("203.0.113.7", 50000))
+    keys = await stack.enter_async_context(
+        httpx.AsyncClient(transport=as_transport, base_url=ISSUER)
+    )
+    rs_transport = httpx.ASGITransport(app=resource_app(keys, clock))
+    router = HostRouter({"warden.test": as_transport, "mcp.test": rs_transport})
+    http = await stack.enter_async_context(httpx.AsyncClient(transport=router))
+    # The person's browser: its own cookie jar, on another address than the agent.
+    browser = await stack.enter_async_context(
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=as_app, client=("198.51.100.9", 50001)),
+            base_url=ISSUER,
+        )
+    )
+    return World(ctx, router, http, Person(browser), clock)

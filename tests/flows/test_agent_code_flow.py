@@ -10,13 +10,12 @@ against its JWKS; one transport routes both hosts, and records what the agent se
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+import functools
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import httpx
 import pytest
 from agent_flow_support import (
     CALENDAR,
@@ -25,66 +24,21 @@ from agent_flow_support import (
     RESOURCE,
     SEND,
     DocumentHost,
-    HostRouter,
     LoopbackResolver,
-    Person,
-    resource_app,
+    World,
+    WorldFactory,
+    build_world,
 )
-from helpers import add_user
 
-from warden.agent import AgentAuth, AgentProfile, AuthorizationCodeFlow, MemoryTokenStorage
+from warden.agent import AgentProfile, MemoryTokenStorage
 from warden.clock import FrozenClock
 from warden.oauth.clients import ClientDirectory
-from warden.web.context import AppContext
-
-
-@dataclass
-class World:
-    ctx: AppContext
-    router: HostRouter
-    http: httpx.AsyncClient
-    person: Person
-    clock: FrozenClock
-
-    def agent(self, **kwargs: Any) -> AgentAuth:
-        flow = AuthorizationCodeFlow(self.person.approve, REDIRECT_URI)
-        return AgentAuth(flow, http=self.http, clock=self.clock, **kwargs)
-
-    async def call(self, auth: AgentAuth, path: str = "/mcp") -> httpx.Response:
-        async with httpx.AsyncClient(transport=self.router, auth=auth) as app:
-            return await app.post(f"https://mcp.test{path}", json={"method": "tools/call"})
-
-    def sent(self, host: str = "warden.test") -> list[str]:
-        return self.router.paths(host)
-
-    def form(self, index: int) -> dict[str, str]:
-        request = self.router.seen[index]
-        return {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
-
-
-WorldFactory = Callable[..., Awaitable[World]]
 
 
 @pytest.fixture
 async def make_world(make_app: Any, clock: FrozenClock) -> AsyncIterator[WorldFactory]:
     async with AsyncExitStack() as stack:
-
-        async def factory(**settings: Any) -> World:
-            as_app, ctx = await make_app(**settings)
-            await add_user(ctx)
-            as_transport = httpx.ASGITransport(app=as_app, client=("203.0.113.7", 50000))
-            keys = await stack.enter_async_context(
-                httpx.AsyncClient(transport=as_transport, base_url=ISSUER)
-            )
-            rs_transport = httpx.ASGITransport(app=resource_app(keys, clock))
-            router = HostRouter({"warden.test": as_transport, "mcp.test": rs_transport})
-            http = await stack.enter_async_context(httpx.AsyncClient(transport=router))
-            browser = await stack.enter_async_context(
-                httpx.AsyncClient(transport=as_transport, base_url=ISSUER)
-            )
-            return World(ctx, router, http, Person(browser), clock)
-
-        yield factory
+        yield functools.partial(build_world, stack, make_app, clock)
 
 
 @pytest.fixture
