@@ -136,10 +136,38 @@ class CimdSettings(BaseModel):
 
 
 class DeviceSettings(BaseModel):
-    """Device Authorization Grant (RFC 8628)."""
+    """Device Authorization Grant (RFC 8628) and its brute-force limits (SEC-89..93)."""
 
-    code_ttl_seconds: int = Field(600, ge=60, le=1800)
-    interval_seconds: int = Field(5, ge=1)
+    code_ttl_seconds: int = Field(
+        600, ge=60, le=600, description="Lifetime of a device and user code (SEC-89: ≤ 10 min)."
+    )
+    interval_seconds: int = Field(
+        5, ge=1, le=60, description="Minimum seconds between two polls of the token endpoint."
+    )
+    allow_self_registered_clients: bool = Field(
+        False,
+        description="Let dynamically registered and CIMD clients use the device flow. Off by "
+        "default: a self-registered client can pose as anyone on the verification page, and "
+        "the device flow is the one a remote phisher can start (RFC 8628 §5.4; SEC-92).",
+    )
+    requests_per_ip_per_minute: int = Field(
+        30, ge=1, description="Device authorization requests per source IP (SEC-116)."
+    )
+    verification_window_seconds: int = Field(
+        300, ge=10, description="Window of the user-code entry limits (SEC-90)."
+    )
+    attempts_per_session: int = Field(
+        5, ge=1, description="User codes one signed-in session may try per window (SEC-90)."
+    )
+    attempts_per_ip: int = Field(
+        20, ge=1, description="User codes one IP address may try per window (SEC-90)."
+    )
+    attempts_global: int = Field(
+        1000,
+        ge=1,
+        description="User codes everyone together may try per window, which bounds the odds "
+        "of guessing any live code (20^8 codes; SEC-90).",
+    )
 
 
 class LoginSettings(BaseModel):
@@ -303,4 +331,6 @@ class Settings(BaseSettings):
             warnings.append("CIMD documents may be fetched from loopback addresses")
         if self.registration.enabled and self.registration.initial_access_token is None:
             warnings.append("dynamic client registration is open to anyone (no initial token)")
+        if self.device.allow_self_registered_clients:
+            warnings.append("self-registered clients may start the device flow (SEC-92)")
         return warnings

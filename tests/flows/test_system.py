@@ -75,6 +75,10 @@ UNDOCUMENTED = {
     ("GET", "/consent"),
     ("POST", "/consent"),
     ("POST", "/logout"),
+    ("GET", "/device"),
+    ("POST", "/device"),
+    ("POST", "/device/login"),
+    ("POST", "/device/confirm"),
 }
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from warden.oauth.client_assertion import ASSERTION_ALGS
-from warden.oauth.client_metadata import TOKEN_EXCHANGE
+from warden.oauth.client_metadata import DEVICE_CODE, TOKEN_EXCHANGE
 from warden.oauth.scopes import ScopeCatalogue
 from warden.settings import Settings
 
@@ -26,9 +26,15 @@ __all__ = [
     "openid_configuration",
 ]
 
-GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials", TOKEN_EXCHANGE)
-"""OAuth 2.1 grants and token exchange (RFC 8693): no ``implicit``, no ``password`` (OAuth 2.1
-§10, SEC-118)."""
+GRANT_TYPES = (
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    DEVICE_CODE,
+    TOKEN_EXCHANGE,
+)
+"""OAuth 2.1 grants, the device grant (RFC 8628 §4) and token exchange (RFC 8693): no
+``implicit``, no ``password`` (OAuth 2.1 §10, SEC-118)."""
 
 CLIENT_AUTH_METHODS = ("none", "client_secret_basic", "client_secret_post", "private_key_jwt")
 """RFC 7591 §2 method names; ``none`` is listed because public clients may register (P10)."""
@@ -55,6 +61,8 @@ def authorization_server_metadata(settings: Settings, scopes: ScopeCatalogue) ->
         "authorization_endpoint": settings.endpoint("/authorize"),
         "token_endpoint": settings.endpoint("/token"),
         "jwks_uri": settings.endpoint("/jwks.json"),
+        # RFC 8628 §4: where devices without a browser start.
+        "device_authorization_endpoint": settings.endpoint("/device_authorization"),
     }
     if settings.registration.enabled:
         doc["registration_endpoint"] = settings.endpoint("/register")

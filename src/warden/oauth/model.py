@@ -19,6 +19,8 @@ __all__ = [
     "ClientKind",
     "ClientOrigin",
     "Consent",
+    "DeviceAuthorization",
+    "DeviceStatus",
     "Grant",
     "RefreshToken",
     "Resource",
@@ -124,6 +126,39 @@ class AuthorizationCode:
     auth_time: float
     expires_at: float
     consumed_at: float | None = None
+
+
+DeviceStatus = Literal["pending", "approved", "denied", "consumed"]
+"""A device authorization's life: pending until the person decides, then approved (until the
+device collects its tokens: consumed) or denied (RFC 8628 §3.3, §3.5)."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceAuthorization:
+    """A device authorization request (RFC 8628 §3.1, §3.2).
+
+    Both codes are stored only as digests (SEC-108); the user code's digest is taken of its
+    normalised form, so it is found however the person typed it. ``interval`` is the polling
+    interval the device was told, raised by ``slow_down`` (§3.5). ``user_id``, ``auth_time``
+    and ``grant_id`` are set when the person decides.
+    """
+
+    device_code_hash: str
+    user_code_hash: str
+    client_id: str
+    scope: str
+    resources: tuple[str, ...]
+    created_at: float
+    expires_at: float
+    interval: int
+    status: DeviceStatus = "pending"
+    user_id: str | None = None
+    auth_time: float | None = None
+    grant_id: str | None = None
+    last_polled_at: float | None = None
+
+    def is_expired(self, now: float) -> bool:
+        return now >= self.expires_at
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,13 +7,14 @@ compare-and-set in the database, never read-then-write (SEC-20, SEC-32, SEC-93).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Literal, Protocol
 
 from warden.oauth.model import (
     AuditEvent,
     AuthorizationCode,
     Client,
     Consent,
+    DeviceAuthorization,
     Grant,
     RefreshToken,
     Resource,
@@ -27,6 +28,7 @@ __all__ = [
     "ClientStore",
     "CodeStore",
     "ConsentStore",
+    "DeviceAuthorizationStore",
     "GrantStore",
     "KeyStore",
     "RefreshTokenStore",
@@ -95,6 +97,43 @@ class RefreshTokenStore(Protocol):
         ...
 
 
+class DeviceAuthorizationStore(Protocol):
+    """Device authorizations (RFC 8628), found by the digest of either code (SEC-108)."""
+
+    async def add(self, device: DeviceAuthorization) -> bool:
+        """Store it; False, storing nothing, if its user code digest is already taken."""
+        ...
+
+    async def get(self, device_code_hash: str) -> DeviceAuthorization | None: ...
+    async def find_by_user_code(self, user_code_hash: str) -> DeviceAuthorization | None: ...
+    async def decide(
+        self,
+        user_code_hash: str,
+        status: Literal["approved", "denied"],
+        *,
+        user_id: str,
+        at: float,
+        auth_time: float | None = None,
+        grant_id: str | None = None,
+    ) -> bool:
+        """Approve or deny a pending, unexpired authorization; True only for the one caller
+        that decided it (SEC-93)."""
+        ...
+
+    async def consume(self, device_code_hash: str, at: float) -> bool:
+        """Mark an approved authorization collected; True only for the one caller that did."""
+        ...
+
+    async def poll(self, device_code_hash: str, at: float, *, slow_down_by: int) -> bool:
+        """Record a poll. True if it came at least ``interval`` after the previous one; else
+        the interval grows by ``slow_down_by`` seconds and False (RFC 8628 §3.5)."""
+        ...
+
+    async def purge(self, expired_before: float) -> int:
+        """Delete authorizations that expired before ``expired_before``; return how many."""
+        ...
+
+
 class ConsentStore(Protocol):
     async def get(self, user_id: str, client_id: str) -> Consent | None: ...
     async def put(self, consent: Consent) -> None: ...
@@ -159,6 +198,8 @@ class Stores(Protocol):
     def refresh_tokens(self) -> RefreshTokenStore: ...
     @property
     def consents(self) -> ConsentStore: ...
+    @property
+    def devices(self) -> DeviceAuthorizationStore: ...
     @property
     def sessions(self) -> SessionStore: ...
     @property

@@ -17,10 +17,11 @@ from typing import Final
 from warden.clock import Clock
 from warden.errors import UnauthorizedClientError, UnsupportedGrantTypeError
 from warden.oauth.client_auth import ClientAuthenticator
-from warden.oauth.client_metadata import TOKEN_EXCHANGE
+from warden.oauth.client_metadata import DEVICE_CODE, TOKEN_EXCHANGE
 from warden.oauth.grants.authorization_code import exchange_code
 from warden.oauth.grants.base import GrantContext, GrantHandler
 from warden.oauth.grants.client_credentials import client_credentials
+from warden.oauth.grants.device_code import device_code
 from warden.oauth.grants.refresh_token import refresh
 from warden.oauth.grants.token_exchange import token_exchange
 from warden.oauth.introspection import TokenInspector
@@ -37,6 +38,7 @@ GRANT_HANDLERS: Final[Mapping[str, GrantHandler]] = {
     "authorization_code": exchange_code,
     "refresh_token": refresh,
     "client_credentials": client_credentials,
+    DEVICE_CODE: device_code,
     TOKEN_EXCHANGE: token_exchange,
 }
 

@@ -14,6 +14,7 @@ __all__ = [
     "CodeRow",
     "ConsentRow",
     "DenylistRow",
+    "DeviceAuthorizationRow",
     "GrantRow",
     "KeyRow",
     "RefreshTokenRow",
@@ -128,6 +129,26 @@ class ConsentRow(Base):
     granted_at: Mapped[float] = mapped_column(Double)
     updated_at: Mapped[float] = mapped_column(Double)
     last_used_at: Mapped[float | None] = mapped_column(Double)
+
+
+class DeviceAuthorizationRow(Base):
+    """RFC 8628 device authorizations; both codes only as digests (SEC-108)."""
+
+    __tablename__ = "device_authorizations"
+
+    device_code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    client_id: Mapped[str] = mapped_column(String(512))
+    scope: Mapped[str] = mapped_column(Text)
+    resources: Mapped[list[Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[str | None] = mapped_column(String(64))
+    auth_time: Mapped[float | None] = mapped_column(Double)
+    grant_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[float] = mapped_column(Double)
+    expires_at: Mapped[float] = mapped_column(Double, index=True)
+    poll_interval: Mapped[int] = mapped_column(Integer)
+    last_polled_at: Mapped[float | None] = mapped_column(Double)
 
 
 class SessionRow(Base):

@@ -18,7 +18,7 @@ from warden.settings import Settings
 from warden.web import adapters
 from warden.web.context import AppContext, build_context
 from warden.web.middleware import CorsMiddleware, SecurityHeadersMiddleware
-from warden.web.routes import authorize, jwks, registration, system, token, wellknown
+from warden.web.routes import authorize, device, jwks, registration, system, token, wellknown
 
 __all__ = ["create_app", "ctx_of"]
 
@@ -44,6 +44,7 @@ def create_app(
         *registration.routes(ctx),
         *authorize.routes(ctx),
         *token.routes(ctx),
+        *device.routes(ctx),
         *system.routes(ctx),
     ]
     prefix = ctx.settings.issuer_path

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from warden.oauth.client_metadata import TOKEN_EXCHANGE
+from warden.oauth.client_metadata import DEVICE_CODE, TOKEN_EXCHANGE
 from warden.oauth.exchange import ACCESS_TOKEN_TYPE
 from warden.settings import Settings
 
@@ -47,6 +47,7 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
             f"{prefix}/jwks.json": _jwks(),
             f"{prefix}/authorize": _authorize(),
             f"{prefix}/token": _token(),
+            f"{prefix}/device_authorization": _device_authorization(),
             f"{prefix}/introspect": _introspect(),
             f"{prefix}/revoke": _revoke(),
             f"{prefix}/register": _register(),
@@ -230,6 +231,7 @@ def _token() -> Schema:
                 "authorization_code",
                 "refresh_token",
                 "client_credentials",
+                DEVICE_CODE,
                 TOKEN_EXCHANGE,
             ],
         },
@@ -237,6 +239,7 @@ def _token() -> Schema:
         "redirect_uri": {"type": "string", "description": "authorization_code"},
         "code_verifier": {"type": "string", "description": "authorization_code (RFC 7636)"},
         "refresh_token": {"type": "string", "description": "refresh_token"},
+        "device_code": {"type": "string", "description": "device_code (RFC 8628 §3.4)"},
         "scope": {
             "type": "string",
             "description": "refresh_token, client_credentials, token exchange",
@@ -265,6 +268,40 @@ def _token() -> Schema:
                 "400": _error("RFC 6749 §5.2 error."),
                 "401": _error("Client authentication failed.", ["invalid_client"]),
                 "429": _RATE_LIMITED,
+            },
+        }
+    }
+
+
+_SCOPE_PATTERN = r"^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$"
+"""RFC 6749 §3.3 ``scope`` syntax."""
+
+
+def _device_authorization() -> Schema:
+    fields: Schema = {
+        "scope": {
+            "type": "string",
+            "pattern": _SCOPE_PATTERN,
+            "description": "Space-separated scopes (RFC 6749 §3.3).",
+        },
+        "resource": _RESOURCES,
+        **_CLIENT_FORM_FIELDS,
+    }
+    return {
+        "post": {
+            "summary": "Device authorization endpoint (RFC 8628 §3.1)",
+            "operationId": "device_authorization",
+            "security": _CLIENT_AUTH,
+            "requestBody": _form_body(fields, []),
+            "responses": {
+                "200": _json(
+                    "A device code and a user code (RFC 8628 §3.2).",
+                    _ref("DeviceAuthorizationResponse"),
+                ),
+                "400": _error("RFC 6749 §5.2 error (RFC 8628 §3.2)."),
+                "401": _error("Client authentication failed.", ["invalid_client"]),
+                "429": _RATE_LIMITED,
+                "503": _error("No user code could be drawn.", ["temporarily_unavailable"]),
             },
         }
     }
@@ -442,6 +479,7 @@ _SCHEMAS: dict[str, Schema] = {
             "token_endpoint": {"type": "string"},
             "jwks_uri": {"type": "string"},
             "registration_endpoint": {"type": "string"},
+            "device_authorization_endpoint": {"type": "string"},
             "scopes_supported": _STRINGS,
             "response_types_supported": _STRINGS,
             "grant_types_supported": _STRINGS,
@@ -479,6 +517,28 @@ _SCHEMAS: dict[str, Schema] = {
             "refresh_token": {"type": "string"},
             "scope": {"type": "string"},
             "issued_token_type": {"type": "string", "description": "token exchange (RFC 8693)"},
+        },
+    },
+    "DeviceAuthorizationResponse": {
+        "type": "object",
+        "required": [
+            "device_code",
+            "user_code",
+            "verification_uri",
+            "verification_uri_complete",
+            "expires_in",
+            "interval",
+        ],
+        "properties": {
+            "device_code": {"type": "string"},
+            "user_code": {
+                "type": "string",
+                "pattern": "^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$",
+            },
+            "verification_uri": {"type": "string"},
+            "verification_uri_complete": {"type": "string"},
+            "expires_in": {"type": "integer"},
+            "interval": {"type": "integer"},
         },
     },
     "Introspection": {

@@ -16,6 +16,7 @@ EXPECTED = {
     "authorization_endpoint": "https://warden.test/authorize",
     "token_endpoint": "https://warden.test/token",
     "jwks_uri": "https://warden.test/jwks.json",
+    "device_authorization_endpoint": "https://warden.test/device_authorization",
     "registration_endpoint": "https://warden.test/register",
     "scopes_supported": [
         "admin",
@@ -31,6 +32,7 @@ EXPECTED = {
         "authorization_code",
         "refresh_token",
         "client_credentials",
+        "urn:ietf:params:oauth:grant-type:device_code",
         "urn:ietf:params:oauth:grant-type:token-exchange",
     ],
     "token_endpoint_auth_methods_supported": ALL_METHODS,

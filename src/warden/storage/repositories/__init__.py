@@ -8,6 +8,7 @@ from warden.storage.repositories.audit import SqlAuditSink
 from warden.storage.repositories.clients import SqlClientStore
 from warden.storage.repositories.codes import SqlCodeStore
 from warden.storage.repositories.consents import SqlConsentStore
+from warden.storage.repositories.devices import SqlDeviceAuthorizationStore
 from warden.storage.repositories.grants import SqlGrantStore, SqlRefreshTokenStore
 from warden.storage.repositories.keys import SqlKeyStore
 from warden.storage.repositories.resources import SqlResourceStore
@@ -28,6 +29,7 @@ class SqlStores:
         self.grants = SqlGrantStore(session)
         self.refresh_tokens = SqlRefreshTokenStore(session)
         self.consents = SqlConsentStore(session)
+        self.devices = SqlDeviceAuthorizationStore(session)
         self.sessions = SqlSessionStore(session)
         self.denylist = SqlDenylist(session)
         self.keys = SqlKeyStore(session)
