@@ -121,10 +121,15 @@ async def _audience(ctx: GrantContext) -> str:
         )
     audience = choose_audience(tuple(dict.fromkeys(named)), ctx.client, ctx.settings)
     targets = ctx.settings.exchange.policy(ctx.client.client_id).targets
-    allowed = targets is None or audience == ctx.client.client_id
-    if not allowed and audience.rstrip("/") not in {t.rstrip("/") for t in targets or ()}:
+    # The client's own id, the default audience, names no resource and so is never refused.
+    if targets is not None and audience != ctx.client.client_id and not _among(audience, targets):
         raise InvalidTargetError("The client may not request this audience")
     return audience
+
+
+def _among(uri: str, uris: list[str]) -> bool:
+    """Matching ignores one trailing slash, as resource matching does (RFC 8707)."""
+    return uri.rstrip("/") in {u.rstrip("/") for u in uris}
 
 
 async def _grant(
