@@ -211,16 +211,33 @@ class DeviceVerifier:
         )
         if not decided:
             return None
-        await stores.audit.record(
-            AuditEvent(
-                event="device.authorized" if approve else "device.denied",
-                at=now,
-                client_id=client.client_id,
-                user_id=person.user.user_id,
-                actor_type=client.kind,
-                grant_id=grant_id,
-                source=source,
-                data={"scope": device.scope, "resources": list(device.resources)},
-            )
+        found = FoundDevice(device, client, user_code)
+        await _audit(
+            stores, found, person, approve=approve, grant_id=grant_id, at=now, source=source
         )
-        return FoundDevice(device, client, user_code)
+        return found
+
+
+async def _audit(
+    stores: Stores,
+    found: FoundDevice,
+    person: Person,
+    *,
+    approve: bool,
+    grant_id: str | None,
+    at: float,
+    source: str | None,
+) -> None:
+    device = found.device
+    await stores.audit.record(
+        AuditEvent(
+            event="device.authorized" if approve else "device.denied",
+            at=at,
+            client_id=found.client.client_id,
+            user_id=person.user.user_id,
+            actor_type=found.client.kind,
+            grant_id=grant_id,
+            source=source,
+            data={"scope": device.scope, "resources": list(device.resources)},
+        )
+    )

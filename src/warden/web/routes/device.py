@@ -38,7 +38,7 @@ from warden.oauth.device import (
     format_user_code,
     normalise_user_code,
 )
-from warden.oauth.device_verification import DeviceVerifier, device_consent_view
+from warden.oauth.device_verification import DeviceVerifier, FoundDevice, device_consent_view
 from warden.oauth.interaction import Person
 from warden.oauth.login import sign_in
 from warden.oauth.ports import Stores
@@ -181,20 +181,7 @@ class DeviceVerificationPages:
                 return self.pages.error(exc)
             if found is None:
                 return self._code_page(person, self._sessions(stores), _INVALID_CODE, 400)
-        if decision == "deny":
-            return self.pages.render(
-                "message.html",
-                title="Device not connected",
-                message="You denied the request. The device gets no access; you can close "
-                "this page.",
-            )
-        name = found.client.client_name or found.client.client_id
-        return self.pages.render(
-            "message.html",
-            title="Device connected",
-            message=f"{name} can now act for you on your device. Return to the device; it "
-            "finishes on its own.",
-        )
+        return self._decided_page(found, approved=decision == "approve")
 
     # -- pages -----------------------------------------------------------------------------
 
@@ -219,6 +206,22 @@ class DeviceVerificationPages:
             view=view,
             csrf_token=self.verifier.confirm_token(session_hash, found.user_code),
             **self._urls,
+        )
+
+    def _decided_page(self, found: FoundDevice, *, approved: bool) -> Response:
+        if not approved:
+            return self.pages.render(
+                "message.html",
+                title="Device not connected",
+                message="You denied the request. The device gets no access; you can close "
+                "this page.",
+            )
+        name = found.client.client_name or found.client.client_id
+        return self.pages.render(
+            "message.html",
+            title="Device connected",
+            message=f"{name} can now act for you on your device. Return to the device; it "
+            "finishes on its own.",
         )
 
     def _code_page(
