@@ -262,6 +262,18 @@ class Settings(BaseSettings):
     )
     secret_key_file: Path = Field(Path("warden.secret"))
     scopes_file: Path | None = Field(None, description="TOML scope catalogue.")
+    scopes_reload_seconds: int = Field(
+        10,
+        ge=0,
+        description="How often, at most, to look for a changed `scopes_file` (its mtime) and "
+        "reload it; 0 turns the look off. SIGHUP reloads it at once either way.",
+    )
+    resource_servers: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="client_id → the resource URIs it serves. Such a confidential client may "
+        "introspect any live token whose `aud` names one of them, not only its own (RFC 7662 "
+        "§4: the resource server learns about the tokens presented to it).",
+    )
     resource_policy: Literal["any", "registered"] = Field(
         "any",
         description="`any`: any absolute https (or loopback http) resource becomes the "

@@ -238,9 +238,10 @@ async def test_sec_8_form_fields_cannot_change_the_request(
         page,
         decision="approve",
         redirect_uri="https://evil.test/cb",
-        scope="admin",
         client_id="other",
     )
+    # A posted `scope` narrows the grant, and one not asked for is refused: see
+    # test_consent_narrowing.py::test_sec_8_a_scope_not_asked_for_is_refused.
     assert response.status_code == 303
     location = response.headers["location"]
     assert location.startswith(REDIRECT_URI + "?")

@@ -51,8 +51,18 @@ def add(
     jwks_file: Annotated[
         typer.FileText | None, typer.Option(help="JWK Set file for private_key_jwt.")
     ] = None,
+    publisher: Annotated[
+        str | None, typer.Option(help="Publisher's name, shown wherever the client is.")
+    ] = None,
+    software_id: Annotated[str | None, typer.Option(help="RFC 7591 software_id.")] = None,
+    software_version: Annotated[str | None, typer.Option(help="RFC 7591 software_version.")] = None,
 ) -> None:
     """Pre-register a client and print its credentials (the secret only this once)."""
+    described = {
+        "publisher": publisher,
+        "software_id": software_id,
+        "software_version": software_version,
+    }
     metadata: dict[str, Any] = {
         "client_name": name,
         "redirect_uris": redirect_uri or [],
@@ -61,6 +71,7 @@ def add(
         "application_type": application_type,
         **({"grant_types": grant_type} if grant_type else {}),
         **({"scope": scope} if scope else {}),
+        **{k: v for k, v in described.items() if v is not None},
     }
     if jwks_file is not None:
         metadata["jwks"] = json.load(jwks_file)

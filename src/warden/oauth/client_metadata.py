@@ -108,7 +108,8 @@ class ClientMetadata:
     scope: str | None
     kind: ClientKind
     extra: Mapping[str, Any] = field(default_factory=dict)
-    """``client_name``, display URLs, ``contacts``, ``software_*``, ``jwks``/``jwks_uri``."""
+    """``client_name``, display URLs, ``contacts``, ``software_*``, ``publisher``,
+    ``jwks``/``jwks_uri``."""
 
     def to_dict(self) -> dict[str, Any]:
         """The metadata as registered, for the registration response."""
@@ -300,9 +301,11 @@ def _is_https_url_on(url: str, hosts: set[str | None]) -> bool:
 
 
 def _informational(data: Mapping[str, Any]) -> dict[str, Any]:
-    """``contacts``, ``software_id`` and ``software_version``: typed, bounded, printable."""
+    """``contacts``, ``software_id``, ``software_version`` and Warden's ``publisher`` (the
+    publisher's name, shown only for verified clients: :mod:`warden.oauth.principals`):
+    typed, bounded, printable."""
     kept: dict[str, Any] = {}
-    for name in ("software_id", "software_version"):
+    for name in ("software_id", "software_version", "publisher"):
         value = _string(data, name)
         if value is not None:
             if not value or len(value) > MAX_SHORT_STRING or not _printable(value):

@@ -9,18 +9,25 @@ it is asked every time (OAuth 2.1 §7.3, RFC 8252 §8.6; SEC-17).
 With incremental authorization (``settings.incremental_authorization``) a new grant is the
 union of the requested scopes and those already consented for the same resources, so a client
 that asks only for the new scope on step-up keeps what it had (mcp-auth P4).
+
+The person may narrow a request on the page (:func:`chosen_scopes`): each scope not already
+allowed is a checkbox, and the grant, the code and the remembered consent carry only what
+stays checked. The choice can only narrow: a scope the request did not offer is refused, so
+the form can never widen a grant (SEC-8).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
+from warden.errors import InvalidRequestError
 from warden.oauth.authorize import AuthorizationRequest
 from warden.oauth.model import Client, Consent
 from warden.oauth.ports import ConsentStore
+from warden.oauth.principals import ClientProfile, client_profile
 from warden.oauth.redirect_uris import is_loopback_redirect
 from warden.oauth.scopes import ScopeCatalogue, covered_by
 
@@ -30,12 +37,15 @@ __all__ = [
     "RedirectWarning",
     "ScopeGroup",
     "ScopeLine",
+    "already_allowed",
+    "chosen_scopes",
     "consent_view",
     "covers",
     "granted_scopes",
     "may_skip",
     "redirect_warning",
     "remember",
+    "scope_groups",
 ]
 
 RedirectWarning = Literal["loopback", "private-use"]
@@ -89,6 +99,32 @@ def granted_scopes(
     return request.scopes
 
 
+def already_allowed(consent: Consent | None, request: AuthorizationRequest) -> frozenset[str]:
+    """What the person consented to earlier for the same resources (hierarchy applies)."""
+    return consent.scopes if consent and _same_resources(consent, request) else frozenset()
+
+
+def chosen_scopes(
+    offered: frozenset[str], allowed: frozenset[str], posted: Collection[str] | None
+) -> frozenset[str]:
+    """The scopes the person approved out of ``offered`` (SEC-8: never more).
+
+    ``posted`` None means the form named no scope (a driver that posts only the decision):
+    everything offered. Otherwise the scopes already ``allowed`` stay (they are taken back on
+    the connected-agents page, not here), plus each posted scope, which an offered scope
+    must cover: a person may keep ``read:calendar:next-7-days`` of ``read:calendar``.
+
+    :raises InvalidRequestError: a posted scope that the request did not offer.
+    """
+    if posted is None:
+        return offered
+    kept = frozenset(s for s in offered if covered_by([s], allowed))
+    optional = offered - kept
+    if not covered_by(posted, optional):
+        raise InvalidRequestError("A permission was chosen that the request did not ask for")
+    return kept | frozenset(posted)
+
+
 async def remember(
     store: ConsentStore,
     *,
@@ -103,7 +139,7 @@ async def remember(
     Scopes accumulate for the same resources; a consent for other resources replaces the
     record, so a scope approved for one resource is never reused for another.
     """
-    earlier = previous.scopes if previous and _same_resources(previous, request) else frozenset()
+    earlier = already_allowed(previous, request)
     consent = Consent(
         user_id=user_id,
         client_id=request.client_id,
@@ -120,7 +156,7 @@ async def remember(
 
 @dataclass(frozen=True, slots=True)
 class ScopeLine:
-    """One scope as the person reads it."""
+    """One scope as the person reads it. One not ``previously_granted`` can be unchecked."""
 
     name: str
     description: str
@@ -139,31 +175,30 @@ class ScopeGroup:
 class ConsentView:
     """Everything the consent page shows (SEC-67). Values are plain text; the page escapes."""
 
-    client_name: str
-    client_id: str
-    verified: bool
-    is_agent: bool
-    publisher_host: str | None
-    client_id_host: str | None
+    client: ClientProfile
     redirect_host: str
     redirect_warning: RedirectWarning | None
     resources: tuple[str, ...]
     scope_groups: tuple[ScopeGroup, ...]
     username: str
+    message: str | None = None
+    """Why the page is shown again (nothing was chosen), if it is."""
 
 
-def _host(uri: object) -> str | None:
-    if not isinstance(uri, str):
-        return None
+def _host(uri: str) -> str | None:
     try:
         return urlsplit(uri).hostname
     except ValueError:
         return None
 
 
-def _scope_groups(
+def scope_groups(
     scopes: Iterable[str], previous: frozenset[str], catalogue: ScopeCatalogue
 ) -> tuple[ScopeGroup, ...]:
+    """The scopes in the catalogue's words, most sensitive first.
+
+    A scope the catalogue no longer knows (it was reloaded) is shown by name, as sensitive.
+    """
     lines = []
     for name in sorted(scopes):
         entry = catalogue.get(name)
@@ -190,20 +225,16 @@ def consent_view(
     previous: Consent | None,
     catalogue: ScopeCatalogue,
     username: str,
+    message: str | None = None,
 ) -> ConsentView:
     """The consent page's content; self-registered clients are labelled unverified."""
-    earlier = previous.scopes if previous and _same_resources(previous, request) else frozenset()
     redirect_host = _host(request.redirect_uri) or urlsplit(request.redirect_uri).scheme
     return ConsentView(
-        client_name=client.client_name or client.client_id,
-        client_id=client.client_id,
-        verified=client.origin == "static",
-        is_agent=client.kind == "agent",
-        publisher_host=_host(client.metadata.get("client_uri")),
-        client_id_host=_host(client.client_id) if client.origin == "cimd" else None,
+        client=client_profile(client),
         redirect_host=redirect_host,
         redirect_warning=redirect_warning(request.redirect_uri),
         resources=request.resources,
-        scope_groups=_scope_groups(scopes, earlier, catalogue),
+        scope_groups=scope_groups(scopes, already_allowed(previous, request), catalogue),
         username=username,
+        message=message,
     )

@@ -9,10 +9,15 @@ Each entry point answers with one :data:`Step`:
 
 ``prompt`` follows OIDC Core §3.1.2.1: ``login`` forces sign-in, ``consent`` forces the page,
 ``none`` answers ``login_required`` or ``consent_required`` instead of showing either.
+
+On the consent page the person may uncheck scopes; :func:`approve` then grants only what
+stayed checked (:func:`warden.oauth.consent.chosen_scopes`). Unchecking every scope is not an
+approval: the page comes back asking for a choice, or Deny.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +31,15 @@ from warden.oauth.authorize import (
     validate,
 )
 from warden.oauth.codes import issue_code
-from warden.oauth.consent import ConsentView, consent_view, granted_scopes, may_skip, remember
+from warden.oauth.consent import (
+    ConsentView,
+    already_allowed,
+    chosen_scopes,
+    consent_view,
+    granted_scopes,
+    may_skip,
+    remember,
+)
 from warden.oauth.model import AuditEvent, Client, Consent, Session, User
 from warden.oauth.ports import Stores
 from warden.oauth.redirect_uris import RedirectUriMismatch, match_redirect_uri
@@ -88,6 +101,8 @@ class SendToClient:
 
 
 Step = SignIn | AskConsent | SendToClient
+
+_CHOOSE_SOMETHING = "Choose at least one permission to allow, or choose Deny."
 
 
 def _refuse(
@@ -176,8 +191,19 @@ async def _proceed(
 ) -> Step:
     consent = await stores.consents.get(person.user.user_id, request.client_id)
     if may_skip(consent, request):
+        scopes = granted_scopes(
+            consent, request, incremental=env.settings.incremental_authorization
+        )
         return await _grant(
-            request, client, person, consent, env, stores, source=source, remembered=True
+            request,
+            client,
+            person,
+            consent,
+            env,
+            stores,
+            source=source,
+            scopes=scopes,
+            remembered=True,
         )
     if "none" in request.prompt:
         return SendToClient.answer(
@@ -186,14 +212,25 @@ async def _proceed(
             error="consent_required",
             error_description="The user has not consented to this request",
         )
-    scopes = granted_scopes(consent, request, incremental=env.settings.incremental_authorization)
+    return _ask(request, client, person, consent, env)
+
+
+def _ask(
+    request: AuthorizationRequest,
+    client: Client,
+    person: Person,
+    consent: Consent | None,
+    env: AuthorizeEnv,
+    message: str | None = None,
+) -> AskConsent:
     view = consent_view(
         client,
         request,
-        scopes=scopes,
+        scopes=granted_scopes(consent, request, incremental=env.settings.incremental_authorization),
         previous=consent,
         catalogue=env.scopes,
         username=person.user.username,
+        message=message,
     )
     return AskConsent(request, view)
 
@@ -205,13 +242,27 @@ async def approve(
     stores: Stores,
     *,
     source: str | None,
-) -> SendToClient:
-    """The person approved on the consent page: remember it and issue the code."""
+    posted_scopes: Collection[str] | None = None,
+) -> SendToClient | AskConsent:
+    """The person approved on the consent page: remember it and issue the code.
+
+    ``posted_scopes`` are the scopes left checked (None: the form named none, so all). An
+    empty choice out of a non-empty offer shows the page again, with nothing written.
+
+    :raises AuthorizeFailure: for an error page (a scope the request did not offer, SEC-8).
+    """
     client = await current_client(request.redirect, env, stores)
     consent = await stores.consents.get(person.user.user_id, request.client_id)
-    return await _grant(
-        request, client, person, consent, env, stores, source=source, remembered=False
-    )
+    offered = granted_scopes(consent, request, incremental=env.settings.incremental_authorization)
+    try:
+        scopes = chosen_scopes(offered, already_allowed(consent, request), posted_scopes)
+        # A narrower scope than one offered must be a real one, and one this client may hold.
+        env.scopes.check_allowed(posted_scopes or (), kind=client.kind, origin=client.origin)
+    except OAuthError as exc:
+        raise AuthorizeFailure(InvalidRequestError(exc.description), None, client) from None
+    if offered and not scopes:
+        return _ask(request, client, person, consent, env, _CHOOSE_SOMETHING)
+    return await _grant(request, client, person, consent, env, stores, source=source, scopes=scopes)
 
 
 async def deny(
@@ -242,12 +293,11 @@ async def _grant(
     stores: Stores,
     *,
     source: str | None,
-    remembered: bool,
+    scopes: frozenset[str],
+    remembered: bool = False,
 ) -> SendToClient:
-    """Remember the consent, issue the code, and answer the client with it."""
+    """Remember the consent, issue the code for ``scopes``, and answer the client with it."""
     now = env.clock.now()
-    incremental = env.settings.incremental_authorization
-    scopes = granted_scopes(previous, request, incremental=incremental)
     user_id = person.user.user_id
     await remember(
         stores.consents, user_id=user_id, request=request, scopes=scopes, previous=previous, now=now
@@ -267,6 +317,8 @@ async def _grant(
         "resources": list(request.resources),
         "remembered": remembered,
     }
+    if not request.scopes <= scopes:
+        data["requested_scope"] = format_scope(request.scopes)  # the person narrowed it
     await _audit(
         stores, env, "consent.granted", request, client, person, source, code.grant_id, data
     )

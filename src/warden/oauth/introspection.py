@@ -5,6 +5,13 @@ credentials at all is ``invalid_client``. A caller learns about its own tokens o
 else, like any unknown, expired or revoked token, is exactly ``{"active": false}`` (RFC 7662
 §2.2, SEC-41), so the answer never tells whether a foreign token exists.
 
+One kind of caller sees more: a resource server. RFC 7662 exists so that the resource a
+token is presented to can ask about it (§1, §4), and those tokens were issued to other
+clients (the agents). A confidential client that an administrator lists as serving some
+resources (``resource_servers``: client_id → resource URIs) may also introspect any access
+token whose ``aud`` names one of them, and nothing else: a token for another resource is
+still ``{"active": false}``, and refresh tokens are only ever their own client's.
+
 An access token is active while its signature and lifetime hold (RFC 9068), its ``jti`` is not
 on the denylist (revoked one by one, RFC 7009) and its grant is still active (a revoked grant
 takes every token it produced with it, SEC-19, SEC-31). Token exchange asks the same question
@@ -16,7 +23,7 @@ never needed (RFC 7662 §2.1).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -67,12 +74,17 @@ class TokenInspector:
         clock: Clock,
         issuer: str,
         key_refresh_seconds: float = 30,
+        resource_servers: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self._access_tokens = access_tokens
         self._hasher = hasher
         self._clock = clock
         self._issuer = issuer
         self._key_refresh_seconds = key_refresh_seconds
+        self._served = {
+            client_id: frozenset(uri.rstrip("/") for uri in uris)
+            for client_id, uris in (resource_servers or {}).items()
+        }
 
     async def access_token(
         self, token: str, caller: Client, stores: Stores
@@ -122,13 +134,24 @@ class TokenInspector:
         token = request.form.require("token")
         request.form.get("token_type_hint")  # a hint only; still refuses a repeated one
         if looks_like_jwt(token):
-            claims = await self.access_token(token, caller, stores)
-            if claims is None:
+            claims = await self.live_access_token(token, stores)
+            if claims is None or not self._may_see(caller, claims):
                 return INACTIVE
             fields: dict[str, Any] = {k: claims[k] for k in _ACCESS_TOKEN_FIELDS if k in claims}
             return {"active": True, "token_type": "Bearer", **fields}
         found = await self.refresh_token(token, caller, stores)
         return INACTIVE if found is None else self._describe_refresh(*found)
+
+    def _may_see(self, caller: Client, claims: Mapping[str, Any]) -> bool:
+        """The caller's own token, or one for a resource it serves (SEC-41; RFC 7662 §4)."""
+        if claims.get("client_id") == caller.client_id:
+            return True
+        served = self._served.get(caller.client_id)
+        if not served:
+            return False
+        audience = claims.get("aud")
+        values = audience if isinstance(audience, list) else [audience]
+        return any(isinstance(v, str) and v.rstrip("/") in served for v in values)
 
     def _describe_refresh(self, token: RefreshToken, grant: Grant) -> Mapping[str, Any]:
         body: dict[str, Any] = {

@@ -5,6 +5,10 @@ A scope is colon-separated segments, broadest first: ``read:calendar`` covers
 broader one), never the reverse. Scope tokens follow RFC 6749 §3.3 (``%x21 / %x23-5B /
 %x5D-7E``). The catalogue says, for each scope, what a person reads on the consent page, how
 sensitive it is, and whether agents or self-registered clients may hold it at all.
+
+The one catalogue object is shared by every component that checks scopes, so reloading it
+(:mod:`warden.oauth.scope_reload`) swaps its entries in place, in one assignment: a reader
+sees the old catalogue or the new one, never a mix.
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ from typing import Any, Literal
 from warden.errors import InvalidScopeError
 
 __all__ = [
+    "ACCOUNT_CONNECTIONS",
     "DEFAULT_CATALOGUE",
     "ScopeCatalogue",
     "ScopeEntry",
+    "covered_by",
     "covers",
     "format_scope",
     "parse_scope",
@@ -31,6 +37,9 @@ _SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]{1,128}$")
 MAX_SCOPES = 64
 
 Sensitivity = Literal["low", "medium", "high"]
+
+ACCOUNT_CONNECTIONS = "account:connections"
+"""Lets a person's own first-party app list and revoke their connections (account API)."""
 
 
 def parse_scope(value: str | None) -> frozenset[str]:
@@ -82,6 +91,12 @@ DEFAULT_CATALOGUE: Mapping[str, Mapping[str, Any]] = {
         "sensitivity": "medium",
     },
     "write:email:send": {"description": "Send email as you", "sensitivity": "high"},
+    ACCOUNT_CONNECTIONS: {
+        "description": "See and remove the agents and apps connected to your account",
+        "sensitivity": "high",
+        "agents": False,
+        "self_registered": False,
+    },
     "admin": {
         "description": "Administer Warden",
         "sensitivity": "high",
@@ -108,19 +123,28 @@ class ScopeCatalogue:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Mapping[str, Any]]) -> ScopeCatalogue:
-        entries = []
-        for name, spec in data.items():
-            parse_scope(name)
-            entries.append(ScopeEntry(name=name, **dict(spec)))
-        return cls(entries)
+        """:raises ValueError: a scope name or one of its fields is not valid."""
+        return cls(_entry(name, spec) for name, spec in data.items())
 
     @classmethod
     def load(cls, path: Path | None) -> ScopeCatalogue:
+        """The built-in catalogue, or the file's ``[scopes]`` tables.
+
+        :raises OSError: the file cannot be read.
+        :raises ValueError: it is not TOML, or not a valid catalogue.
+        """
         if path is None:
             return cls.from_mapping(DEFAULT_CATALOGUE)
         with path.open("rb") as f:
             data = tomllib.load(f)
-        return cls.from_mapping(data.get("scopes", {}))
+        scopes = data.get("scopes", {})
+        if not isinstance(scopes, dict):
+            raise ValueError("[scopes] must be a table of scope tables")
+        return cls.from_mapping(scopes)
+
+    def replace_entries(self, other: ScopeCatalogue) -> None:
+        """Take ``other``'s scopes, in one reference assignment (see the module docstring)."""
+        self._entries = other._entries
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries
@@ -150,3 +174,26 @@ class ScopeCatalogue:
                 raise InvalidScopeError(f"Scope not available to agents: {name}")
             if origin in ("dynamic", "cimd") and not entry.self_registered:
                 raise InvalidScopeError(f"Scope not available to this client: {name}")
+
+
+_FIELD_TYPES: Mapping[str, type] = {"description": str, "agents": bool, "self_registered": bool}
+_SENSITIVITIES = ("low", "medium", "high")
+
+
+def _entry(name: str, spec: Any) -> ScopeEntry:
+    """One catalogue entry, checked field by field so a bad file names its mistake."""
+    if not isinstance(name, str) or not _SCOPE_TOKEN.match(name):
+        raise ValueError(f"scope {name!r} is not a valid scope token (RFC 6749 §3.3)")
+    if not isinstance(spec, Mapping):
+        raise ValueError(f"scope {name!r} must be a table")
+    unknown = set(spec) - {*_FIELD_TYPES, "sensitivity"}
+    if unknown:
+        raise ValueError(f"scope {name!r} has unknown fields: {', '.join(sorted(unknown))}")
+    for field, kind in _FIELD_TYPES.items():
+        if field in spec and not isinstance(spec[field], kind):
+            raise ValueError(f"scope {name!r}: {field} must be a {kind.__name__}")
+    if "description" not in spec:
+        raise ValueError(f"scope {name!r} needs a description")
+    if spec.get("sensitivity", "low") not in _SENSITIVITIES:
+        raise ValueError(f"scope {name!r}: sensitivity must be low, medium or high")
+    return ScopeEntry(name=name, **dict(spec))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractContextManager, asynccontextmanager, nullcontext
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -18,7 +18,17 @@ from warden.settings import Settings
 from warden.web import adapters
 from warden.web.context import AppContext, build_context
 from warden.web.middleware import CorsMiddleware, SecurityHeadersMiddleware
-from warden.web.routes import authorize, device, jwks, registration, system, token, wellknown
+from warden.web.routes import (
+    account,
+    authorize,
+    device,
+    jwks,
+    registration,
+    system,
+    token,
+    wellknown,
+)
+from warden.web.scope_reload import CatalogueReloadMiddleware, reload_on_sighup
 
 __all__ = ["create_app", "ctx_of"]
 
@@ -45,6 +55,7 @@ def create_app(
         *authorize.routes(ctx),
         *token.routes(ctx),
         *device.routes(ctx),
+        *account.routes(ctx),
         *system.routes(ctx),
     ]
     prefix = ctx.settings.issuer_path
@@ -61,7 +72,8 @@ def create_app(
             log.warning("insecure setting: %s", line)
         try:
             async with jwks.signing_keys(ctx), registration.reaping(ctx):
-                yield
+                with _catalogue_signal(ctx):
+                    yield
         finally:
             await ctx.clients.aclose()
             await ctx.limiter.aclose()
@@ -74,11 +86,25 @@ def create_app(
         middleware=[
             Middleware(SecurityHeadersMiddleware, hsts=not ctx.settings.is_development),
             Middleware(CorsMiddleware, issuer_path=prefix),
+            *_catalogue_middleware(ctx),
         ],
     )
     app.router.redirect_slashes = False
     app.state.ctx = ctx
     return app
+
+
+def _catalogue_middleware(ctx: AppContext) -> list[Middleware]:
+    """Follow a scope catalogue file, when there is one (:mod:`warden.web.scope_reload`)."""
+    if ctx.scope_reloader is None:
+        return []
+    return [Middleware(CatalogueReloadMiddleware, reloader=ctx.scope_reloader)]
+
+
+def _catalogue_signal(ctx: AppContext) -> AbstractContextManager[object]:
+    if ctx.scope_reloader is None:
+        return nullcontext()
+    return reload_on_sighup(ctx.scope_reloader)
 
 
 async def _oauth_error(request: Request, exc: Exception) -> Response:

@@ -14,6 +14,7 @@ from warden.clock import Clock, SystemClock
 from warden.errors import ConfigurationError
 from warden.oauth.clients import ClientDirectory
 from warden.oauth.registration import Registrar
+from warden.oauth.scope_reload import CatalogueReloader
 from warden.oauth.scopes import ScopeCatalogue
 from warden.oauth.secrets import SecretHasher
 from warden.oauth.users import Passwords
@@ -71,6 +72,8 @@ class AppContext:
     passwords: Passwords
     keyring: KeyRing
     access_tokens: AccessTokenIssuer
+    scope_reloader: CatalogueReloader | None = None
+    """Follows ``settings.scopes_file``, when there is one."""
 
 
 def build_context(settings: Settings, *, clock: Clock | None = None) -> AppContext:
@@ -98,4 +101,15 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
         passwords=Passwords(settings.login),
         keyring=keyring,
         access_tokens=AccessTokenIssuer(keyring, settings.issuer, clock),
+        scope_reloader=_scope_reloader(settings, scopes, clock),
+    )
+
+
+def _scope_reloader(
+    settings: Settings, scopes: ScopeCatalogue, clock: Clock
+) -> CatalogueReloader | None:
+    if settings.scopes_file is None:
+        return None
+    return CatalogueReloader(
+        scopes, settings.scopes_file, clock, check_interval_seconds=settings.scopes_reload_seconds
     )

@@ -16,6 +16,9 @@ navigated to (OAuth 2.0 Security BCP §4.16).
 Hardening (SEC-114): ``X-Content-Type-Options: nosniff`` on every response, and
 ``Strict-Transport-Security`` when the issuer is https. HTML pages set their own CSP and
 ``X-Frame-Options`` where they are rendered.
+
+The account API (``/account/api/connections``) gets CORS like the endpoints above: it takes a
+bearer token, never the session cookie, so account portals on other origins may call it.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ _ENDPOINT_METHODS = {
 }
 _REGISTRATION_MANAGEMENT = "GET, PUT, DELETE"  # RFC 7592 §2 at /register/{client_id}
 _WELL_KNOWN = "/.well-known/"
+_ACCOUNT_API = "/account/api/connections"  # GET the list, DELETE /{client_id}
 
 
 def cors_methods(path: str, issuer_path: str) -> str | None:
@@ -55,6 +59,10 @@ def cors_methods(path: str, issuer_path: str) -> str | None:
         return _ENDPOINT_METHODS[path]
     if path.startswith("/register/"):
         return _REGISTRATION_MANAGEMENT
+    if path == _ACCOUNT_API:
+        return "GET"
+    if path.startswith(_ACCOUNT_API + "/"):
+        return "DELETE"
     return None
 
 

@@ -54,6 +54,8 @@ def openapi_document(settings: Settings) -> dict[str, Any]:
             f"{prefix}/register/{{client_id}}": _manage_registration(),
             f"{prefix}/healthz": _healthz(),
             f"{prefix}/openapi.json": _openapi(),
+            f"{prefix}/account/api/connections": _account_connections(),
+            f"{prefix}/account/api/connections/{{client_id}}": _account_connection(),
         }
     )
     return {
@@ -351,6 +353,56 @@ def _revoke() -> Schema:
     }
 
 
+_ACCOUNT_AUTH_ERRORS: Schema = {
+    "401": _json(
+        "No bearer token, or one that is invalid, expired, revoked or for another resource "
+        "(RFC 6750 §3.1).",
+        _ref("Error"),
+        headers={"WWW-Authenticate": {"schema": {"type": "string"}, "required": True}},
+    ),
+    "403": _json(
+        "The token lacks the scope account:connections, or an agent holds it for the person "
+        "(RFC 6750 §3.1 insufficient_scope).",
+        _ref("Error"),
+        headers={"WWW-Authenticate": {"schema": {"type": "string"}, "required": True}},
+    ),
+}
+
+
+def _account_connections() -> Schema:
+    return {
+        "get": {
+            "summary": "The agents and apps acting for the token's person (OAuth 2.1 §7.9)",
+            "operationId": "list_connections",
+            "security": [{"accountAccessToken": []}],
+            "responses": {
+                "200": _json("Most recently used first.", _ref("Connections")),
+                **_ACCOUNT_AUTH_ERRORS,
+            },
+        }
+    }
+
+
+def _account_connection() -> Schema:
+    client_id = {"name": "client_id", "in": "path", "required": True, "schema": {"type": "string"}}
+    return {
+        "delete": {
+            "summary": "Revoke every grant a client holds for the token's person, and its consent",
+            "operationId": "revoke_connection",
+            "security": [{"accountAccessToken": []}],
+            "parameters": [client_id],
+            "responses": {
+                "204": {
+                    "description": "The client no longer acts for the person (also when it "
+                    "did not before): its refresh tokens fail and introspection calls its "
+                    "access tokens inactive at once."
+                },
+                **_ACCOUNT_AUTH_ERRORS,
+            },
+        }
+    }
+
+
 _REGISTRATION_ERRORS = [
     "invalid_request",
     "invalid_redirect_uri",
@@ -454,6 +506,54 @@ def _openapi() -> Schema:
 _STRINGS: Schema = {"type": "array", "items": {"type": "string"}}
 
 _SCHEMAS: dict[str, Schema] = {
+    "Connections": {
+        "type": "object",
+        "required": ["connections"],
+        "properties": {
+            "connections": {"type": "array", "items": {"$ref": "#/components/schemas/Connection"}}
+        },
+    },
+    "Connection": {
+        "type": "object",
+        "required": [
+            "client_id",
+            "client_name",
+            "client_kind",
+            "verified",
+            "scopes",
+            "resources",
+            "granted_at",
+            "last_used_at",
+        ],
+        "properties": {
+            "client_id": {"type": "string"},
+            "client_name": {"type": "string"},
+            "client_kind": {"type": "string", "enum": ["agent", "app", "service"]},
+            "verified": {
+                "type": "boolean",
+                "description": "Registered by an administrator or with a trusted software "
+                "statement; otherwise everything it says of itself is self-asserted.",
+            },
+            "publisher": {"type": ["string", "null"]},
+            "software_id": {"type": ["string", "null"]},
+            "software_version": {"type": ["string", "null"]},
+            "scopes": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["scope", "description", "sensitivity"],
+                    "properties": {
+                        "scope": {"type": "string"},
+                        "description": {"type": "string"},
+                        "sensitivity": {"type": "string", "enum": ["low", "medium", "high"]},
+                    },
+                },
+            },
+            "resources": {"type": "array", "items": {"type": "string"}},
+            "granted_at": {"type": "integer", "description": "Seconds since the epoch."},
+            "last_used_at": {"type": ["integer", "null"]},
+        },
+    },
     "Error": {
         "type": "object",
         "required": ["error"],
@@ -602,6 +702,13 @@ _SCHEMAS: dict[str, Schema] = {
 }
 
 _SECURITY_SCHEMES: Schema = {
+    "accountAccessToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": "A Warden access token for the resource <issuer>/account with the "
+        "scope account:connections, held by the person's own app (client kind app).",
+    },
     "clientSecretBasic": {"type": "http", "scheme": "basic"},
     "initialAccessToken": {"type": "http", "scheme": "bearer"},
     "registrationAccessToken": {"type": "http", "scheme": "bearer"},

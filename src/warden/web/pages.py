@@ -10,6 +10,7 @@ consent POST, which goes to the client.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -18,7 +19,7 @@ from starlette.responses import HTMLResponse
 from warden.errors import OAuthError
 from warden.settings import Settings
 
-__all__ = ["PAGE_HEADERS", "Pages"]
+__all__ = ["PAGE_HEADERS", "Pages", "when"]
 
 PAGE_HEADERS: Mapping[str, str] = {
     "Content-Security-Policy": (
@@ -43,11 +44,13 @@ class Pages:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self._env.filters["when"] = when
         self._urls = {
             "static_url": settings.endpoint("/static"),
             "login_url": settings.endpoint("/login"),
             "consent_url": settings.endpoint("/consent"),
             "logout_url": settings.endpoint("/logout"),
+            "connections_url": settings.endpoint("/account/connections"),
         }
 
     def render(
@@ -76,3 +79,9 @@ class Pages:
             error=error.error,
             description=error.description,
         )
+
+
+def when(timestamp: float) -> str:
+    """A moment as people read it, in UTC: a page without scripts cannot know their zone."""
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    return f"{moment.day} {moment:%B %Y, %H:%M} UTC"

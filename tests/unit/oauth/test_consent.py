@@ -175,9 +175,9 @@ def test_view_groups_scopes_by_sensitivity_and_marks_earlier_ones() -> None:
     assert lines["read:calendar:next-7-days"].previously_granted  # covered by read:calendar
     assert not lines["write:email:send"].previously_granted
     assert lines["write:email:send"].description == "Send email as you"
-    assert (view.is_agent, view.verified) == (True, False)
-    assert view.client_id_host == "agent.example"
-    assert view.publisher_host == "agent.example"
+    assert (view.client.is_agent, view.client.verified) == (True, False)
+    assert view.client.client_id_host == "agent.example"
+    assert view.client.publisher == "agent.example"
     assert view.redirect_host == "localhost"
     assert view.redirect_warning == "loopback"
 
@@ -195,8 +195,8 @@ def test_view_of_an_admin_registered_app() -> None:
     view = consent_view(
         client, req, scopes=req.scopes, previous=None, catalogue=CATALOGUE, username="alice"
     )
-    assert view.client_name == "app"
-    assert (view.is_agent, view.verified) == (False, True)
-    assert view.client_id_host is None and view.publisher_host is None
+    assert view.client.name == "app"
+    assert (view.client.is_agent, view.client.verified) == (False, True)
+    assert view.client.client_id_host is None and view.client.publisher is None
     assert view.redirect_host == "com.example.app"
     assert view.redirect_warning == "private-use"

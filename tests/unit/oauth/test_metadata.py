@@ -19,6 +19,7 @@ EXPECTED = {
     "device_authorization_endpoint": "https://warden.test/device_authorization",
     "registration_endpoint": "https://warden.test/register",
     "scopes_supported": [
+        "account:connections",
         "admin",
         "offline_access",
         "read:calendar",

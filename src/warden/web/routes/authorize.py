@@ -9,6 +9,14 @@ Every POST here must come from Warden's own pages: a foreign ``Origin`` is refus
 the CSRF token is compared in constant time, and consent is accepted only from the session
 that signed in for the transaction (SEC-66). After a POST the browser is sent on with 303,
 so it never re-posts the form to the client (OAuth 2.1 §7.5.3; SEC-14).
+
+The consent form lists each scope not yet allowed as a checkbox ``scope``, checked. Its Allow
+button posts ``decision=approve-selected``: the grant is exactly the checked scopes, and none
+checked shows the page again (a browser sends no field for an unchecked box, so only the
+button can tell "nothing chosen" from "not asked"). ``decision=approve`` with no ``scope``
+field approves everything asked, for headless drivers that post the hidden fields and a
+decision (mcp-auth recipe 6b); with ``scope`` fields it narrows like the button. Either way
+a scope the request did not ask for is refused (SEC-8).
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from warden.oauth.interaction import AskConsent, Person, SendToClient, SignIn, S
 from warden.oauth.login import sign_in
 from warden.oauth.model import AuditEvent, Client
 from warden.oauth.ports import Stores
+from warden.oauth.principals import client_profile
 from warden.oauth.requests import Params
 from warden.oauth.sessions import Sessions
 from warden.oauth.transactions import DeferredError, Transaction
@@ -39,6 +48,10 @@ from warden.web.pages import Pages
 __all__ = ["FrontChannel", "routes"]
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+_DECISIONS = ("approve", "approve-selected", "deny")
+"""The Allow button posts ``approve-selected`` with the checked scopes; a form driver may post
+``approve`` alone for everything asked (see the module docstring)."""
 
 _EXPIRED = InvalidRequestError("This sign-in request has expired or was opened in another browser")
 _FORBIDDEN = InvalidRequestError("This form could not be verified; start again from the app")
@@ -171,7 +184,7 @@ class FrontChannel:
         except OAuthError as exc:
             return self.pages.error(exc)
         pending = transaction.pending
-        if decision not in ("approve", "deny") or isinstance(pending, DeferredError):
+        if decision not in _DECISIONS or isinstance(pending, DeferredError):
             return self.pages.error(InvalidRequestError("Choose Allow or Deny"))
         async with self.ctx.db.unit_of_work() as stores:
             person = await self._person(request, stores)
@@ -179,11 +192,28 @@ class FrontChannel:
                 return self.pages.error(_FORBIDDEN, status_code=403)
             if not await self._spend(transaction, stores):
                 return self.pages.error(_FORBIDDEN, status_code=403)
-            decide = interaction.approve if decision == "approve" else interaction.deny
+            source = _ip(request)
+            answer: SendToClient | AskConsent
             try:
-                answer = await decide(pending, person, self.ctx, stores, source=_ip(request))
+                if decision == "deny":
+                    answer = await interaction.deny(
+                        pending, person, self.ctx, stores, source=source
+                    )
+                else:
+                    answer = await interaction.approve(
+                        pending,
+                        person,
+                        self.ctx,
+                        stores,
+                        source=source,
+                        posted_scopes=_chosen(form),
+                    )
             except AuthorizeFailure as failure:
                 return self.pages.error(failure.error)
+        if isinstance(answer, AskConsent):
+            # Nothing was chosen; this transaction is spent, so the page comes back on a new one.
+            fresh = Transaction.start(answer.request, session_hash=person.session.session_hash)
+            return self._consent_page(fresh, answer, status_code=400)
         return self._send(answer, transaction, after_post=True)
 
     async def _resume(
@@ -257,16 +287,18 @@ class FrontChannel:
             headers=headers,
             txn=transaction.txn,
             csrf_token=transaction.csrf_token,
-            client_name=(client.client_name or client.client_id) if client else None,
-            verified=client is not None and client.origin == "static",
+            client=client_profile(client) if client else None,
             message=message,
         )
         self.cookies.set_transaction(response, transaction, sealed)
         return response
 
-    def _consent_page(self, transaction: Transaction, step: AskConsent) -> Response:
+    def _consent_page(
+        self, transaction: Transaction, step: AskConsent, status_code: int = 200
+    ) -> Response:
         response = self.pages.render(
             "consent.html",
+            status_code=status_code,
             view=step.view,
             txn=transaction.txn,
             csrf_token=transaction.csrf_token,
@@ -350,6 +382,13 @@ class FrontChannel:
 
 def _ip(request: Request) -> str | None:
     return request.client.host if request.client else None
+
+
+def _chosen(form: Params) -> list[str] | None:
+    """The scopes left checked; None when a form driver posted ``approve`` and no scope."""
+    if form.get("decision") == "approve" and "scope" not in form.names():
+        return None
+    return form.get_all("scope")
 
 
 def routes(ctx: AppContext) -> list[BaseRoute]:

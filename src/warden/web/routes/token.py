@@ -64,6 +64,7 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
         clock=ctx.clock,
         issuer=settings.issuer,
         key_refresh_seconds=settings.tokens.key_refresh_seconds,
+        resource_servers=settings.resource_servers,
     )
     endpoint = TokenEndpoint(
         authenticator=authenticator,

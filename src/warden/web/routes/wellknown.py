@@ -34,8 +34,8 @@ _CACHE = {"Cache-Control": "public, max-age=300"}
 
 def routes(ctx: AppContext) -> list[BaseRoute]:
     path = ctx.settings.issuer_path
-    oauth = _document(authorization_server_metadata(ctx.settings, ctx.scopes))
-    oidc = _document(openid_configuration(ctx.settings, ctx.scopes))
+    oauth = _document(lambda: authorization_server_metadata(ctx.settings, ctx.scopes))
+    oidc = _document(lambda: openid_configuration(ctx.settings, ctx.scopes))
     found: list[BaseRoute] = [
         Route(f"{OAUTH_METADATA}{path}", oauth, methods=["GET"]),
         Route(f"{OPENID_CONFIGURATION}{path}", oidc, methods=["GET"]),
@@ -45,10 +45,11 @@ def routes(ctx: AppContext) -> list[BaseRoute]:
     return found
 
 
-def _document(body: dict[str, Any]) -> Callable[[Request], Awaitable[Response]]:
-    """An endpoint serving a fixed document: settings cannot change while the app runs."""
+def _document(build: Callable[[], dict[str, Any]]) -> Callable[[Request], Awaitable[Response]]:
+    """An endpoint serving a document built per request: the settings are fixed while the
+    app runs, but ``scopes_supported`` follows a reloaded scope catalogue."""
 
     async def endpoint(request: Request) -> Response:
-        return JSONResponse(body, headers=_CACHE)
+        return JSONResponse(build(), headers=_CACHE)
 
     return endpoint
