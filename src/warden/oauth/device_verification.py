@@ -25,11 +25,10 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from typing import Protocol
-from urllib.parse import urlsplit
 
 from warden.errors import TooManyRequestsError
 from warden.oauth.clients import ClientDirectory
-from warden.oauth.consent import SENSITIVITY_LABELS, ScopeGroup, ScopeLine
+from warden.oauth.consent import ScopeGroup, scope_groups
 from warden.oauth.device import (
     DeviceEnv,
     format_user_code,
@@ -39,6 +38,7 @@ from warden.oauth.device import (
 from warden.oauth.interaction import Person
 from warden.oauth.model import AuditEvent, Client, DeviceAuthorization
 from warden.oauth.ports import Stores
+from warden.oauth.principals import ClientProfile, client_profile
 from warden.oauth.scopes import ScopeCatalogue, parse_scope
 from warden.oauth.secrets import constant_time_equals, new_token
 
@@ -49,8 +49,6 @@ __all__ = [
     "FoundDevice",
     "device_consent_view",
 ]
-
-_SENSITIVITY_ORDER = ("high", "medium", "low")
 
 
 class DeviceVerificationEnv(DeviceEnv, Protocol):
@@ -71,12 +69,7 @@ class FoundDevice:
 class DeviceConsentView:
     """Everything the confirmation page shows (SEC-67, SEC-92). Plain text; the page escapes."""
 
-    client_name: str
-    client_id: str
-    verified: bool
-    is_agent: bool
-    publisher_host: str | None
-    client_id_host: str | None
+    client: ClientProfile
     resources: tuple[str, ...]
     scope_groups: tuple[ScopeGroup, ...]
     username: str
@@ -84,45 +77,14 @@ class DeviceConsentView:
     """Formatted (``XXXX-XXXX``), for the person to compare with the device's screen."""
 
 
-def _host(uri: object) -> str | None:
-    if not isinstance(uri, str):
-        return None
-    try:
-        return urlsplit(uri).hostname
-    except ValueError:
-        return None
-
-
-def _scope_groups(scope: str, catalogue: ScopeCatalogue) -> tuple[ScopeGroup, ...]:
-    """The scopes in the catalogue's words, most sensitive first, as on the consent page."""
-    lines = []
-    for name in sorted(parse_scope(scope)):
-        entry = catalogue.get(name)
-        if entry is None:  # unknown to the catalogue now: show the name, as most sensitive
-            lines.append(ScopeLine(name, name, "high", previously_granted=False))
-        else:
-            lines.append(ScopeLine(name, entry.description, entry.sensitivity, False))
-    return tuple(
-        ScopeGroup(level, SENSITIVITY_LABELS[level], group)
-        for level in _SENSITIVITY_ORDER
-        if (group := tuple(line for line in lines if line.sensitivity == level))
-    )
-
-
 def device_consent_view(
     found: FoundDevice, *, catalogue: ScopeCatalogue, username: str
 ) -> DeviceConsentView:
-    """The agent-aware consent for a device: self-registered clients are labelled unverified."""
-    client = found.client
+    """The agent-aware consent for a device, presenting the client as every page does."""
     return DeviceConsentView(
-        client_name=client.client_name or client.client_id,
-        client_id=client.client_id,
-        verified=client.origin == "static",
-        is_agent=client.kind == "agent",
-        publisher_host=_host(client.metadata.get("client_uri")),
-        client_id_host=_host(client.client_id) if client.origin == "cimd" else None,
+        client=client_profile(found.client),
         resources=found.device.resources,
-        scope_groups=_scope_groups(found.device.scope, catalogue),
+        scope_groups=scope_groups(parse_scope(found.device.scope), frozenset(), catalogue),
         username=username,
         user_code=format_user_code(found.user_code),
     )
