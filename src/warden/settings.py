@@ -26,7 +26,6 @@ from pydantic_settings import (
 __all__ = [
     "CimdSettings",
     "DeviceSettings",
-    "ExchangeClientPolicy",
     "ExchangeSettings",
     "LoginSettings",
     "RegistrationSettings",
@@ -195,26 +194,12 @@ class LoginSettings(BaseModel):
     argon2_parallelism: int = Field(4, ge=1, description="argon2id lanes.")
 
 
-class ExchangeClientPolicy(BaseModel):
-    """What one client may do with token exchange beyond its own tokens (SEC-95, SEC-97)."""
-
-    acts_for: list[str] = Field(
-        default_factory=list,
-        description="Resource URIs this client serves: it may exchange tokens whose `aud` "
-        "names one of them, to call further resources for the same person (SEC-95).",
-    )
-    targets: list[str] | None = Field(
-        None,
-        description="The only audiences it may ask for; unset, any resource the "
-        "resource policy accepts (SEC-97).",
-    )
-
-
 class ExchangeSettings(BaseModel):
     """Token exchange (RFC 8693): who may exchange, and how far delegation goes.
 
     Only admin-registered confidential clients with the token-exchange grant type exchange
-    at all (SEC-94); ``clients`` adds per-client policy by client_id.
+    at all (SEC-94). A client exchanges its own tokens and, if it is listed in
+    ``resource_servers``, the tokens for the resources it serves (SEC-95).
     """
 
     max_chain_depth: int = Field(
@@ -230,13 +215,11 @@ class ExchangeSettings(BaseModel):
         "for refresh_token. Off, an exchanged token never outlives its subject token "
         "(SEC-99).",
     )
-    clients: dict[str, ExchangeClientPolicy] = Field(
-        default_factory=dict, description="Per-client exchange policy, by client_id."
+    targets: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="client_id → the only audiences it may ask for; a client not listed may "
+        "ask for any resource the resource policy accepts (SEC-97).",
     )
-
-    def policy(self, client_id: str) -> ExchangeClientPolicy:
-        """The policy of ``client_id``; a client without one acts for no resource."""
-        return self.clients.get(client_id) or ExchangeClientPolicy()
 
 
 class Settings(BaseSettings):
@@ -272,7 +255,8 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="client_id → the resource URIs it serves. Such a confidential client may "
         "introspect any live token whose `aud` names one of them, not only its own (RFC 7662 "
-        "§4: the resource server learns about the tokens presented to it).",
+        "§4: the resource server learns about the tokens presented to it), and exchange it "
+        "to call further resources for the same person (RFC 8693, SEC-95).",
     )
     resource_policy: Literal["any", "registered"] = Field(
         "any",

@@ -2,7 +2,7 @@
 
 The cast: ``agent_1`` holds a token of alice's for ``RS1`` from the code flow (``act`` names
 agent_1). ``agent_2`` serves RS1, ``agent_3`` serves RS2 and ``agent_4`` serves RS3
-(``exchange.clients.<id>.acts_for``): each receives a token for its resource and exchanges it
+(``resource_servers``): each receives a token for its resource and exchanges it
 to call the next one for alice. The clients some tests add (``agent_5``, ``svc_1``, ...) serve
 RS1 too.
 """
@@ -42,20 +42,14 @@ RS2 = "https://calendar.example/api"
 RS3 = "https://mail.example/api"
 RS4 = "https://drive.example/api"
 SERVE_RS1 = ("agent_2", "agent_5", "agent_6", "svc_1", "dyn_1", "plain_1", "narrow_rs")
-POLICY = {
-    "clients": {
-        **{name: {"acts_for": [RS1]} for name in SERVE_RS1},
-        "agent_3": {"acts_for": [RS2]},
-        "agent_4": {"acts_for": [RS3]},
-    }
-}
+SERVERS = {**{name: [RS1] for name in SERVE_RS1}, "agent_3": [RS2], "agent_4": [RS3]}
 
 AppFactory = Callable[..., Awaitable[tuple[Starlette, AppContext]]]
 
 
 @pytest.fixture
 async def app_ctx(make_app: AppFactory) -> tuple[Starlette, AppContext]:
-    return await make_app(exchange=POLICY)
+    return await make_app(resource_servers=SERVERS)
 
 
 @pytest.fixture
@@ -73,7 +67,7 @@ async def _cast(ctx: AppContext) -> None:
 @asynccontextmanager
 async def other_app(make_app: AppFactory, **overrides: Any) -> AsyncIterator[AppClient]:
     """An app with other settings, its cast, and an HTTP client for it."""
-    app, ctx = await make_app(**overrides)
+    app, ctx = await make_app(**{"resource_servers": SERVERS, **overrides})
     await _cast(ctx)
     transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
     async with httpx.AsyncClient(transport=transport, base_url="https://warden.test") as http:
@@ -298,7 +292,7 @@ def _depth(act: dict[str, Any] | None) -> int:
 
 
 async def test_sec_97_depth_limit_is_a_setting(make_app: AppFactory) -> None:
-    async with other_app(make_app, exchange={**POLICY, "max_chain_depth": 1}) as (http, ctx):
+    async with other_app(make_app, exchange={"max_chain_depth": 1}) as (http, ctx):
         tokens = await person_token(http, ctx)
         assert_error(await exchange(http, tokens["access_token"]), 400, "invalid_request")
         # The token's own client adds no hop, so it may still exchange.
@@ -308,8 +302,7 @@ async def test_sec_97_depth_limit_is_a_setting(make_app: AppFactory) -> None:
 async def test_sec_97_audience_outside_the_clients_targets_is_invalid_target(
     make_app: AppFactory,
 ) -> None:
-    policy = {"clients": {"agent_2": {"acts_for": [RS1], "targets": [RS2]}}}
-    async with other_app(make_app, exchange=policy) as (http, ctx):
+    async with other_app(make_app, exchange={"targets": {"agent_2": [RS2]}}) as (http, ctx):
         tokens = await person_token(http, ctx)
         response = await exchange(http, tokens["access_token"], resource="https://payments.example")
         assert_error(response, 400, "invalid_target")
@@ -317,7 +310,7 @@ async def test_sec_97_audience_outside_the_clients_targets_is_invalid_target(
 
 
 async def test_sec_97_unregistered_resource_is_invalid_target(make_app: AppFactory) -> None:
-    async with other_app(make_app, exchange=POLICY, resource_policy="registered") as (http, ctx):
+    async with other_app(make_app, resource_policy="registered") as (http, ctx):
         tokens = await person_token(http, ctx)
         response = await exchange(http, tokens["access_token"], resource="https://payments.example")
         assert_error(response, 400, "invalid_target")
@@ -610,7 +603,7 @@ async def test_revoking_the_persons_grant_kills_the_exchanged_token(
 async def test_refresh_tokens_where_policy_allows_keep_the_chain(
     make_app: AppFactory, clock: FrozenClock
 ) -> None:
-    async with other_app(make_app, exchange={**POLICY, "refresh_tokens": True}) as (http, ctx):
+    async with other_app(make_app, exchange={"refresh_tokens": True}) as (http, ctx):
         await add_client(ctx, "agent_5", grant_types=(TX, "refresh_token"))
         tokens = await person_token(http, ctx)
         # A client not registered for refresh_token still gets none.

@@ -13,8 +13,9 @@ The rules, each refused with ``invalid_request`` (RFC 8693 §2.2.2):
   ``urn:ietf:params:oauth:token-type:access_token`` only: signature, ``typ``, ``iss``,
   ``exp``, the denylist and its grant, exactly as introspection checks them (SEC-95).
 - **Whose token** (SEC-95): the exchanging client must be the token's client, or named in its
-  ``aud``, or serve a resource in its ``aud`` (``exchange.clients.<id>.acts_for``). A token
-  taken from some other resource server cannot be traded by whoever holds it.
+  ``aud``, or serve a resource in its ``aud`` (``resource_servers``, the same list that lets
+  a resource server introspect the tokens presented to it). A token taken from some other
+  resource server cannot be traded by whoever holds it.
 - **A client acting as itself** (``sub`` = ``client_id``, no ``act``) is exchanged by that
   client only: Warden delegates for people, so ``sub`` never names a client behind an ``act``.
 - **Actor** (§1.1, §4.1): the authenticated client. An ``actor_token`` must be the client's
@@ -118,7 +119,7 @@ async def check_actor_token(
         raise InvalidRequestError("The actor_token must be the client's own token")
 
 
-def check_whose(token: PresentedToken, client: Client, acts_for: Sequence[str]) -> None:
+def check_whose(token: PresentedToken, client: Client, serves: Sequence[str]) -> None:
     """The client may exchange ``token``: it is the token's, or the token is for it (SEC-95)."""
     if token.is_client_itself:
         if token.sub != client.client_id:
@@ -126,7 +127,7 @@ def check_whose(token: PresentedToken, client: Client, acts_for: Sequence[str]) 
         return
     if token.client_id == client.client_id or client.client_id in token.audience:
         return
-    served = {uri.rstrip("/") for uri in acts_for}
+    served = {uri.rstrip("/") for uri in serves}
     if not any(aud.rstrip("/") in served for aud in token.audience):
         raise InvalidRequestError("The subject_token was not issued to this client")
 

@@ -101,7 +101,7 @@ def test_sec_97_chain_depth_is_bounded() -> None:
 
 
 @pytest.mark.parametrize(
-    ("presented", "acts_for"),
+    ("presented", "serves"),
     [
         (token(client_id="rs_1"), ()),
         (token(audience=("rs_1",)), ()),
@@ -112,21 +112,21 @@ def test_sec_97_chain_depth_is_bounded() -> None:
         ),
     ],
 )
-def test_sec_95_whose_token_accepted(presented: PresentedToken, acts_for: tuple[str, ...]) -> None:
-    check_whose(presented, client(), acts_for)
+def test_sec_95_whose_token_accepted(presented: PresentedToken, serves: tuple[str, ...]) -> None:
+    check_whose(presented, client(), serves)
 
 
 @pytest.mark.parametrize(
-    ("presented", "acts_for"),
+    ("presented", "serves"),
     [
         (token(), ()),
         (token(), ("https://rs.example/other",)),
         (token(sub="agent_1", actors=(), audience=("rs_1",)), ()),
     ],
 )
-def test_sec_95_whose_token_refused(presented: PresentedToken, acts_for: tuple[str, ...]) -> None:
+def test_sec_95_whose_token_refused(presented: PresentedToken, serves: tuple[str, ...]) -> None:
     with pytest.raises(InvalidRequestError):
-        check_whose(presented, client(), acts_for)
+        check_whose(presented, client(), serves)
 
 
 def test_a_client_acting_as_itself_exchanges_its_own_token_only() -> None:

@@ -11,7 +11,7 @@ operator may allow. The tokens and the delegation rules are in :mod:`warden.oaut
 the issued token:
 
 - **audience** (SEC-97): the one ``resource`` or ``audience`` (both RFC 8707 resource URIs,
-  checked by the resource policy, and by ``exchange.clients.<id>.targets`` if set), else the
+  checked by the resource policy, and by ``exchange.targets`` for the client if listed), else the
   default audience; anything else is ``invalid_target`` (RFC 8693 §2.2.2);
 - **scope** (SEC-96): the requested scope if the subject token's scope covers it
   (hierarchically) and the client may hold it, else ``invalid_scope``; absent, the subject
@@ -90,7 +90,7 @@ async def _delegation(ctx: GrantContext) -> tuple[PresentedToken, Actors]:
         ctx.form, ctx.inspector, ctx.stores, max_depth=settings.max_chain_depth
     )
     await check_actor_token(ctx.form, ctx.inspector, ctx.stores, client)
-    check_whose(subject, client, settings.policy(client.client_id).acts_for)
+    check_whose(subject, client, ctx.settings.resource_servers.get(client.client_id, ()))
     check_may_act(subject, client.client_id, ctx.settings.issuer)
     actors = next_actors(subject, client.client_id, max_depth=settings.max_chain_depth)
     if seconds_left(subject.expires_at, ctx.now) < 1:
@@ -120,7 +120,7 @@ async def _audience(ctx: GrantContext) -> str:
             allow_loopback_http=ctx.settings.is_development,
         )
     audience = choose_audience(tuple(dict.fromkeys(named)), ctx.client, ctx.settings)
-    targets = ctx.settings.exchange.policy(ctx.client.client_id).targets
+    targets = ctx.settings.exchange.targets.get(ctx.client.client_id)
     # The client's own id, the default audience, names no resource and so is never refused.
     if targets is not None and audience != ctx.client.client_id and not _among(audience, targets):
         raise InvalidTargetError("The client may not request this audience")
