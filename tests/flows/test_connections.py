@@ -473,3 +473,17 @@ async def test_portals_on_other_origins_may_call_the_api(client: httpx.AsyncClie
     assert preflight.headers["access-control-allow-origin"] == "*"
     assert "DELETE" in preflight.headers["access-control-allow-methods"]
     assert "access-control-allow-credentials" not in preflight.headers
+
+
+async def test_last_used_follows_the_agents_token_requests(
+    client: httpx.AsyncClient, clock: FrozenClock
+) -> None:
+    tokens = await connect_agent(client)
+    granted = int(clock.now())
+    clock.advance(3600)
+    assert (await ts.refresh(client, tokens["refresh_token"], client_id=AGENT)).status_code == 200
+    token = await portal_token(client)
+    listed = await client.get("/account/api/connections", headers=bearer(token))
+    agent = next(c for c in listed.json()["connections"] if c["client_id"] == AGENT)
+    assert agent["granted_at"] == granted
+    assert agent["last_used_at"] == granted + 3600

@@ -14,7 +14,7 @@ live minutes (``tokens.access_token_ttl_seconds``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,8 +100,14 @@ def _connection(
     for grant in grants:
         scopes |= parse_scope(grant.scope)
         resources |= set(grant.resources)
-    started = [g.created_at for g in grants] + ([consent.granted_at] if consent else [])
-    used = [g.created_at for g in grants] + _present([consent.last_used_at if consent else None])
+    # Every token issued updates the consent's last_used_at; grants without a consent (device,
+    # token exchange) were last used, at the latest we know, when they were created.
+    started = [g.created_at for g in grants]
+    used = list(started)
+    if consent is not None:
+        started.append(consent.granted_at)
+        if consent.last_used_at is not None:
+            used.append(consent.last_used_at)
     return Connection(
         client=client,
         scopes=frozenset(scopes),
@@ -110,10 +116,6 @@ def _connection(
         granted_at=min(started),
         last_used_at=max(used, default=None),
     )
-
-
-def _present(values: Iterable[float | None]) -> list[float]:
-    return [v for v in values if v is not None]
 
 
 async def revoke_connection(
