@@ -50,7 +50,10 @@ def mcp_demo(
     # Root logs (the mcp SDK's) through uvicorn's handler, replacing the SDK's rich one.
     log_config["root"] = {"handlers": ["default"], "level": log_level.upper()}
     logging.config.dictConfig(log_config)
-    typer.echo(f"Demo MCP server at {resource}, trusting {authorization_server}")
+    typer.echo(
+        f"Demo MCP server at {resource}, trusting {authorization_server}.\n"
+        "Point an MCP client at it: it discovers the authorization server from the 401."
+    )
     config = uvicorn.Config(
         app, log_config=log_config, log_level=log_level.value, server_header=False
     )

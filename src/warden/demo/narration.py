@@ -103,12 +103,12 @@ class Narrator:
             self.fields(body.items())
             return
         header, claims = decode_jwt(access_token)
+        rows = [(name, body[name]) for name in ("token_type", "expires_in") if name in body]
         self.fields(
             [
-                ("token_type", body.get("token_type")),
-                ("expires_in", body.get("expires_in")),
+                *rows,
                 ("refresh_token", "yes (rotated on use)" if body.get("refresh_token") else "no"),
-                ("header", {k: header.get(k) for k in ("typ", "alg", "kid")}),
+                ("header", {k: header[k] for k in ("typ", "alg", "kid") if k in header}),
             ]
         )
         self.console.print("[bold]Access token claims[/] (decoded; the MCP server verifies them):")

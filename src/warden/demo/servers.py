@@ -61,8 +61,10 @@ class BackgroundServer:
         config = uvicorn.Config(
             factory,
             factory=True,
+            log_config=None,  # a library does not reconfigure logging; records reach the root
             log_level="warning",
             lifespan="on",
+            ws="none",
             server_header=False,
             # Graceful shutdown would wait for open streams (an MCP client's SSE GET) forever.
             timeout_graceful_shutdown=1,

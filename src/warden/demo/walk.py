@@ -100,6 +100,7 @@ class _Observer:
         self.narrator = narrator
         self.result = result
         self.endpoints: dict[str, str] = {}
+        self.authorization_server: str | None = None
         self.tokens_seen = 0
 
     async def on_response(self, response: httpx2.Response) -> None:
@@ -108,6 +109,8 @@ class _Observer:
         path = urlsplit(url).path
         if url == self.profile.mcp_url and response.status_code in (401, 403):
             self._refused(response)
+        elif url in self.endpoints.values() and response.status_code >= 400:
+            await self._failed(response)
         elif response.status_code != 200 and url != self.endpoints.get("registration_endpoint"):
             return  # discovery probes that miss, and successful MCP traffic: not steps
         elif path.startswith(_PRM_PATH):
@@ -131,8 +134,17 @@ class _Observer:
         self._wire(response)
         self.narrator.challenge(header, step_up=response.status_code == 403)
 
+    async def _failed(self, response: httpx2.Response) -> None:
+        body = await _json(response)
+        self._wire(response)
+        names = ("error", "error_description")
+        self.narrator.fields((name, body[name]) for name in names if name in body)
+
     async def _resource_metadata(self, response: httpx2.Response) -> None:
         document = await _json(response)
+        servers = document.get("authorization_servers")
+        if isinstance(servers, list) and servers and isinstance(servers[0], str):
+            self.authorization_server = servers[0]
         self.narrator.step("Protected resource metadata (RFC 9728)")
         self._wire(response)
         names = ("resource", "authorization_servers", "scopes_supported", "resource_name")
@@ -155,14 +167,20 @@ class _Observer:
             "authorization_response_iss_parameter_supported",
         )
         self.narrator.fields((name, document[name]) for name in names if name in document)
-        self.narrator.note("The issuer matches the resource's authorization server exactly.")
+        if document.get("issuer") == self.authorization_server:
+            self.narrator.note("The issuer is the resource's authorization server, byte for byte.")
+        else:
+            self.narrator.note("The issuer is not the one the resource named: the agent stops.")
 
     async def _registered(self, response: httpx2.Response) -> None:
         document = await _json(response)
         self.narrator.step("Dynamic client registration (RFC 7591)")
         self._wire(response)
         names = ("client_id", "client_name", "token_endpoint_auth_method", "redirect_uris")
-        self.narrator.fields((name, document[name]) for name in names if name in document)
+        rows = [(name, document[name]) for name in names if name in document]
+        if "client_secret" in document:
+            rows.append(("client_secret", "issued (not shown)"))
+        self.narrator.fields(rows)
 
     async def _token(self, response: httpx2.Response) -> None:
         body = await _json(response)
