@@ -1,10 +1,10 @@
 """Interop: the official ``mcp`` Python SDK client, through Warden, to the demo MCP server.
 
-Both servers run for real under uvicorn on free loopback ports (``warden.demo.servers``):
-Warden with a temporary SQLite database and an http loopback issuer, and the demo MCP
-server of ``warden mcp-demo``. The client is ``mcp.Client`` over ``streamable_http_client``
-with the SDK's ``OAuthClientProvider`` on an httpx2 client (mcp-auth.md recipe 6b); the
-person at the browser is ``warden.demo.person.HeadlessPerson``, which follows the
+Both servers run for real under uvicorn on free loopback ports (demo_servers.py): Warden
+with a temporary SQLite database and an http loopback issuer, and the demo MCP server of
+``warden mcp-demo``. The client is ``mcp.Client`` over ``streamable_http_client`` with the
+SDK's ``OAuthClientProvider`` on an httpx2 client (mcp-auth.md recipe 6b); the person at the
+browser is ``warden.demo.person.HeadlessPerson``, which follows the
 authorization URL, signs in, approves and hands back ``code``, ``state`` and ``iss``.
 
 The walk: list tools → ``calendar_next_events`` → ``email_send`` answers 403
@@ -23,7 +23,7 @@ import ipaddress
 import json
 import ssl
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,31 +43,20 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.auth import OAuthClientMetadata
 from mcp_types import CallToolResult
 from pydantic import AnyUrl
-from starlette.types import ASGIApp
+from tests.interop.demo_servers import PASSWORD, USERNAME, DemoServers, Running
 
 from warden.demo.mcp_server import (
     CALENDAR_SCOPE,
     DRAFT_SCOPE,
     SEND_SCOPE,
-    create_demo_app,
-    resource_uri,
 )
 from warden.demo.narration import decode_jwt
 from warden.demo.person import HeadlessPerson
-from warden.demo.servers import BackgroundServer, bind_loopback
 from warden.demo.walk import MemoryTokenStorage
-from warden.net import FetchLimits, SafeFetcher
-from warden.oauth.clients import ClientDirectory
-from warden.oauth.users import add_user
 from warden.resource import parse_bearer_challenge
-from warden.settings import Settings
-from warden.web.app import create_app
-from warden.web.context import build_context
 
 pytestmark = pytest.mark.interop
 
-USERNAME = "alice"
-PASSWORD = "correct horse battery staple"
 REDIRECT_URI = "http://127.0.0.1/callback"
 TIMEOUT_SECONDS = 60
 
@@ -90,6 +79,10 @@ class World:
     wire: list[Exchange] = field(default_factory=list)
     authorization_requests: list[dict[str, str]] = field(default_factory=list)
     storage: MemoryTokenStorage = field(default_factory=MemoryTokenStorage)
+
+    @classmethod
+    def of(cls, running: Running) -> World:
+        return cls(issuer=running.issuer, resource=running.resource, user_id=running.user_id)
 
     def sent(self) -> list[str]:
         return [f"{e.method} {urlsplit(e.url).path} {e.status}" for e in self.wire]
@@ -141,79 +134,6 @@ class World:
                 yield client
         finally:
             await person.aclose()
-
-
-def _settings(tmp_path: Path, port: int, **overrides: Any) -> Settings:
-    return Settings(
-        issuer=f"http://127.0.0.1:{port}",
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'warden.db'}",
-        secret_key="interop-secret-" + "x" * 40,
-        login={"argon2_memory_kib": 1024, "argon2_time_cost": 1},
-        **overrides,
-    )
-
-
-async def _prepare(settings: Settings) -> str:
-    ctx = build_context(settings)
-    try:
-        await ctx.db.create_all()
-        async with ctx.db.unit_of_work() as stores:
-            user = await add_user(
-                stores.users, USERNAME, PASSWORD, passwords=ctx.passwords, now=ctx.clock.now()
-            )
-        return user.user_id
-    finally:
-        await ctx.clients.aclose()
-        await ctx.limiter.aclose()
-        await ctx.db.dispose()
-
-
-def _warden(settings: Settings, trust: ssl.SSLContext | None) -> Callable[[], ASGIApp]:
-    """Warden's app factory; with ``trust``, CIMD documents are fetched trusting it."""
-
-    def factory() -> ASGIApp:
-        ctx = build_context(settings)
-        if trust is not None:
-            limits = FetchLimits(allow_loopback=True)
-            ctx.clients = ClientDirectory.from_settings(
-                settings,
-                scopes=ctx.scopes,
-                limiter=ctx.limiter,
-                clock=ctx.clock,
-                fetcher=SafeFetcher(limits, clock=ctx.clock, ssl_context=trust),
-            )
-        return create_app(context=ctx)
-
-    return factory
-
-
-@pytest.fixture
-def make_world(tmp_path: Path) -> Iterator[Callable[..., Awaitable[World]]]:
-    """Start both servers (once per test); stop them afterwards."""
-    started: list[BackgroundServer] = []
-
-    async def make(trust: ssl.SSLContext | None = None) -> World:
-        auth_socket, mcp_socket = bind_loopback(0), bind_loopback(0)
-        cimd = {"cimd": {"allow_loopback": True}} if trust is not None else {}
-        settings = _settings(tmp_path, auth_socket.getsockname()[1], **cimd)
-        user_id = await _prepare(settings)
-        resource = resource_uri(mcp_socket.getsockname()[1])
-        servers = [
-            BackgroundServer("authorization server", _warden(settings, trust), auth_socket),
-            BackgroundServer(
-                "demo MCP server",
-                lambda: create_demo_app(resource=resource, authorization_server=settings.issuer),
-                mcp_socket,
-            ),
-        ]
-        for server in servers:
-            server.start()
-            started.append(server)
-        return World(issuer=settings.issuer, resource=resource, user_id=user_id)
-
-    yield make
-    for server in reversed(started):
-        server.stop()
 
 
 def structured(result: CallToolResult) -> dict[str, Any]:
@@ -282,9 +202,9 @@ def assert_final_token(world: World, client_id: str) -> None:
 
 
 async def test_dynamic_registration_tools_and_step_up(
-    make_world: Callable[..., Awaitable[World]],
+    demo_servers: DemoServers,
 ) -> None:
-    world = await make_world()
+    world = World.of(await demo_servers.start())
     async with world.client() as client:
         results = await walk(client)
 
@@ -378,7 +298,7 @@ def document_host(tmp_path: Path) -> Iterator[tuple[ThreadingHTTPServer, Tls]]:
 
 
 async def test_client_id_metadata_document_tools_and_step_up(
-    make_world: Callable[..., Awaitable[World]], document_host: tuple[ThreadingHTTPServer, Tls]
+    demo_servers: DemoServers, document_host: tuple[ThreadingHTTPServer, Tls]
 ) -> None:
     server, tls = document_host
     handler: Any = server.RequestHandlerClass
@@ -391,7 +311,7 @@ async def test_client_id_metadata_document_tools_and_step_up(
         "response_types": ["code"],
         "token_endpoint_auth_method": "none",
     }
-    world = await make_world(trust=tls.trust)
+    world = World.of(await demo_servers.start(trust=tls.trust))
     async with world.client(client_metadata_url=url) as client:
         results = await walk(client)
 

@@ -5,7 +5,8 @@ loopback listener (mcp-auth.md recipe 6b). :class:`HeadlessPerson` does what a p
 it follows the URL with its own HTTP client (which keeps the sign-in cookie), fills in the
 sign-in form, presses **Allow** on the consent page (``decision=approve``) and stops at the
 redirect URI, whose ``code``, ``state`` and ``iss`` it returns untouched for the client to
-check (RFC 6749 §10.12, RFC 9207 §2.4). Nothing listens on the redirect URI.
+check (RFC 6749 §10.12, RFC 9207 §2.4). Nothing listens on the redirect URI. For an agent
+using the device grant it opens the verification URI instead, and approves the device.
 
 It reads only the pages' forms: the first ``<form>``'s ``action`` and its hidden inputs.
 """
@@ -81,6 +82,28 @@ class HeadlessPerson:
                 continue
             response = await self._submit(response)
         raise PersonError("the redirect URI was never reached")
+
+    async def approve_device(self, verification_uri_complete: str) -> None:
+        """Open the device verification URI with its code (RFC 8628 §3.3.1), sign in and
+        press Allow; return on the page that has no form left (the device is connected).
+
+        :raises PersonError: an error page, or a page asking to type the code.
+        """
+        response = await self._browser.get(verification_uri_complete)
+        for _ in range(MAX_PAGES):
+            if response.is_redirect:
+                response = await self._browser.get(
+                    urljoin(str(response.url), response.headers["location"])
+                )
+            elif response.status_code != 200:
+                raise PersonError(f"HTTP {response.status_code} at {response.url}")
+            elif _FORM.search(response.text) is None:
+                return
+            elif 'name="password"' in response.text or 'name="decision"' in response.text:
+                response = await self._submit(response)
+            else:
+                raise PersonError(f"{response.url} asks for something else than approval")
+        raise PersonError("the device was never approved")
 
     async def _submit(self, page: httpx.Response) -> httpx.Response:
         action = _FORM.search(page.text)
