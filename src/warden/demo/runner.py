@@ -24,6 +24,7 @@ import secrets
 import socket
 import tempfile
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -88,36 +89,33 @@ def run_demo(options: DemoOptions, console: Console) -> WalkResult:
 
     :raises PortInUseError: a port is taken.
     """
-    auth_socket = bind_loopback(options.port)
-    try:
-        mcp_socket = bind_loopback(options.mcp_port)
-    except BaseException:
-        auth_socket.close()
-        raise
-    with tempfile.TemporaryDirectory(prefix="warden-demo-") as directory:
+    with ExitStack() as stack:
+        auth_socket = stack.enter_context(bind_loopback(options.port))
+        mcp_socket = stack.enter_context(bind_loopback(options.mcp_port))
+        directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="warden-demo-")))
         demo = _Demo(
-            settings=_settings(auth_socket, Path(directory)),
+            settings=_settings(auth_socket, directory),
             resource=resource_uri(mcp_socket.getsockname()[1]),
             password=secrets.token_urlsafe(9),
-            directory=Path(directory),
+            directory=directory,
         )
         asyncio.run(_prepare(demo))
-        issuer = demo.settings.issuer
-        with (
-            BackgroundServer(
-                "authorization server", lambda: create_app(demo.settings), auth_socket
-            ) as auth_server,
+        settings, resource = demo.settings, demo.resource
+        servers = (
+            BackgroundServer("authorization server", lambda: create_app(settings), auth_socket),
             BackgroundServer(
                 "demo MCP server",
-                lambda: create_demo_app(resource=demo.resource, authorization_server=issuer),
+                lambda: create_demo_app(resource=resource, authorization_server=settings.issuer),
                 mcp_socket,
-            ) as mcp_server,
-        ):
-            _introduce(console, demo)
-            result = asyncio.run(_walk(demo, Narrator(console)))
-            Narrator(console).done("The agent got through: every step above succeeded.")
-            if options.serve:
-                _keep_serving(console, demo, (auth_server, mcp_server))
+            ),
+        )
+        for server in servers:
+            stack.enter_context(server)
+        _introduce(console, demo)
+        result = asyncio.run(_walk(demo, Narrator(console)))
+        Narrator(console).done("The agent got through: every step above succeeded.")
+        if options.serve:
+            _keep_serving(console, demo, servers)
     return result
 
 
