@@ -362,7 +362,7 @@ async def test_sec_117_unexpected_failure_is_a_bare_server_error(
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("database at 10.0.0.5:5432 is on fire")
 
-    monkeypatch.setattr(authorization_code, "_grant_of", explode)
+    monkeypatch.setattr(authorization_code, "start_grant", explode)
     code, _ = await issue_code(ctx)
     # Starlette re-raises after answering, for servers to log; the client sees only the answer.
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)

@@ -23,15 +23,9 @@ from typing import NoReturn
 
 from warden.errors import InvalidGrantError
 from warden.oauth import pkce
-from warden.oauth.grants.base import (
-    GrantContext,
-    choose_audience,
-    narrow_resources,
-    narrow_scope,
-    requested_resources,
-)
+from warden.oauth.grants.base import GrantContext, issue, narrowed, start_grant
 from warden.oauth.issuance import TokenResponse
-from warden.oauth.model import AuditEvent, AuthorizationCode, Grant
+from warden.oauth.model import AuditEvent, AuthorizationCode
 
 __all__ = ["exchange_code"]
 
@@ -45,24 +39,21 @@ async def exchange_code(ctx: GrantContext) -> TokenResponse:
         await _replayed(ctx, code)
     if ctx.now >= code.expires_at:
         raise InvalidGrantError("The authorization code has expired")
-    resources = narrow_resources(await requested_resources(ctx), code.resources)
-    audience = choose_audience(resources, ctx.client, ctx.settings)
-    scope = narrow_scope(ctx.form.get("scope"), code.scope)
+    scope, audience = await narrowed(ctx, scope=code.scope, resources=code.resources)
     if await ctx.stores.users.get(code.user_id) is None:
         raise InvalidGrantError("The authorization code is invalid", detail="user is gone")
     if not await ctx.stores.codes.consume(code.code_hash, ctx.now):
         await _replayed(ctx, code)
-    grant = _grant_of(ctx, code)
-    await ctx.stores.grants.add(grant)
-    return await ctx.minter.mint(
-        ctx.stores,
-        client=ctx.client,
-        grant=grant,
-        scope=scope,
-        audience=audience,
-        grant_type="authorization_code",
-        source=ctx.request.client_ip,
+    grant = await start_grant(
+        ctx,
+        grant_id=code.grant_id,
+        user_id=code.user_id,
+        kind="authorization_code",
+        scope=code.scope,
+        resources=code.resources,
+        auth_time=code.auth_time,
     )
+    return await issue(ctx, grant, scope=scope, audience=audience, grant_type="authorization_code")
 
 
 async def _redeemable(ctx: GrantContext, value: str, verifier: str) -> AuthorizationCode:
@@ -95,18 +86,3 @@ async def _replayed(ctx: GrantContext, code: AuthorizationCode) -> NoReturn:
         )
     )
     raise InvalidGrantError("The authorization code has already been used")
-
-
-def _grant_of(ctx: GrantContext, code: AuthorizationCode) -> Grant:
-    """The token family of this code; its absolute lifetime bounds every refresh (SEC-35)."""
-    return Grant(
-        grant_id=code.grant_id,
-        client_id=code.client_id,
-        user_id=code.user_id,
-        scope=code.scope,
-        resources=code.resources,
-        created_at=ctx.now,
-        expires_at=ctx.now + ctx.settings.tokens.refresh_token_ttl_seconds,
-        kind="authorization_code",
-        auth_time=code.auth_time,
-    )

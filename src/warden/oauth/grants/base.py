@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from warden.errors import InvalidScopeError, InvalidTargetError
 from warden.oauth.introspection import TokenInspector
-from warden.oauth.issuance import TokenMinter, TokenResponse
-from warden.oauth.model import Client
+from warden.oauth.issuance import Delegation, TokenMinter, TokenResponse
+from warden.oauth.model import Client, Grant
 from warden.oauth.ports import Stores
 from warden.oauth.requests import OAuthRequest, Params
 from warden.oauth.resources import resolve_resources
@@ -26,9 +26,12 @@ __all__ = [
     "GrantContext",
     "GrantHandler",
     "choose_audience",
+    "issue",
     "narrow_resources",
     "narrow_scope",
+    "narrowed",
     "requested_resources",
+    "start_grant",
 ]
 
 
@@ -112,3 +115,65 @@ def narrow_scope(requested: str | None, granted: str) -> str:
     if not covered_by(wanted, parse_scope(granted)):
         raise InvalidScopeError("The requested scope exceeds what was granted")
     return format_scope(wanted)
+
+
+async def narrowed(ctx: GrantContext, *, scope: str, resources: Sequence[str]) -> tuple[str, str]:
+    """The ``scope`` and ``aud`` of this token: the request's narrowing of what was authorized.
+
+    The resource is checked before the scope, so a request wrong on both is ``invalid_target``.
+    """
+    audience = choose_audience(
+        narrow_resources(await requested_resources(ctx), resources), ctx.client, ctx.settings
+    )
+    return narrow_scope(ctx.form.get("scope"), scope), audience
+
+
+async def start_grant(
+    ctx: GrantContext,
+    *,
+    grant_id: str,
+    user_id: str,
+    kind: str,
+    scope: str,
+    resources: tuple[str, ...],
+    auth_time: float | None,
+) -> Grant:
+    """Store the token family of a person's authorization, for this request's client.
+
+    Its absolute lifetime, counted from now, bounds every refresh (SEC-35).
+    """
+    grant = Grant(
+        grant_id=grant_id,
+        client_id=ctx.client.client_id,
+        user_id=user_id,
+        scope=scope,
+        resources=resources,
+        created_at=ctx.now,
+        expires_at=ctx.now + ctx.settings.tokens.refresh_token_ttl_seconds,
+        kind=kind,
+        auth_time=auth_time,
+    )
+    await ctx.stores.grants.add(grant)
+    return grant
+
+
+async def issue(
+    ctx: GrantContext,
+    grant: Grant | None,
+    *,
+    scope: str,
+    audience: str,
+    grant_type: str,
+    delegation: Delegation | None = None,
+) -> TokenResponse:
+    """Mint the tokens of this request's client, recording where the request came from."""
+    return await ctx.minter.mint(
+        ctx.stores,
+        client=ctx.client,
+        grant=grant,
+        scope=scope,
+        audience=audience,
+        grant_type=grant_type,
+        source=ctx.request.client_ip,
+        delegation=delegation,
+    )

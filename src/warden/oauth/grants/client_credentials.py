@@ -12,7 +12,7 @@ authenticate again (RFC 6749 §4.4.3).
 from __future__ import annotations
 
 from warden.errors import InvalidScopeError, UnauthorizedClientError
-from warden.oauth.grants.base import GrantContext, choose_audience, requested_resources
+from warden.oauth.grants.base import GrantContext, choose_audience, issue, requested_resources
 from warden.oauth.issuance import TokenResponse
 from warden.oauth.scopes import covered_by, format_scope, parse_scope
 
@@ -32,12 +32,6 @@ async def client_credentials(ctx: GrantContext) -> TokenResponse:
     ctx.scopes.check_known(scopes)
     ctx.scopes.check_allowed(scopes, kind=client.kind, origin=client.origin)
     audience = choose_audience(await requested_resources(ctx), client, ctx.settings)
-    return await ctx.minter.mint(
-        ctx.stores,
-        client=client,
-        grant=None,
-        scope=format_scope(scopes),
-        audience=audience,
-        grant_type="client_credentials",
-        source=ctx.request.client_ip,
+    return await issue(
+        ctx, None, scope=format_scope(scopes), audience=audience, grant_type="client_credentials"
     )

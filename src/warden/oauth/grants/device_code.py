@@ -28,15 +28,9 @@ from warden.errors import (
     SlowDownError,
 )
 from warden.oauth.client_metadata import DEVICE_CODE
-from warden.oauth.grants.base import (
-    GrantContext,
-    choose_audience,
-    narrow_resources,
-    narrow_scope,
-    requested_resources,
-)
+from warden.oauth.grants.base import GrantContext, issue, narrowed, start_grant
 from warden.oauth.issuance import TokenResponse
-from warden.oauth.model import DeviceAuthorization, Grant
+from warden.oauth.model import DeviceAuthorization
 
 __all__ = ["SLOW_DOWN_SECONDS", "device_code"]
 
@@ -73,32 +67,19 @@ async def _pending(ctx: GrantContext, device: DeviceAuthorization) -> NoReturn:
 
 async def _issue(ctx: GrantContext, device: DeviceAuthorization) -> TokenResponse:
     """Step 5: the approved code becomes a grant and tokens, once."""
-    resources = narrow_resources(await requested_resources(ctx), device.resources)
-    audience = choose_audience(resources, ctx.client, ctx.settings)
-    scope = narrow_scope(ctx.form.get("scope"), device.scope)
+    scope, audience = await narrowed(ctx, scope=device.scope, resources=device.resources)
     user_id, grant_id = device.user_id, device.grant_id
     if user_id is None or grant_id is None or await ctx.stores.users.get(user_id) is None:
         raise InvalidGrantError("The device code is invalid", detail="approver is gone")
     if not await ctx.stores.devices.consume(device.device_code_hash, ctx.now):
         raise InvalidGrantError("The device code has already been used")
-    grant = Grant(
+    grant = await start_grant(
+        ctx,
         grant_id=grant_id,
-        client_id=device.client_id,
         user_id=user_id,
+        kind="device_code",
         scope=device.scope,
         resources=device.resources,
-        created_at=ctx.now,
-        expires_at=ctx.now + ctx.settings.tokens.refresh_token_ttl_seconds,
-        kind="device_code",
         auth_time=device.auth_time,
     )
-    await ctx.stores.grants.add(grant)
-    return await ctx.minter.mint(
-        ctx.stores,
-        client=ctx.client,
-        grant=grant,
-        scope=scope,
-        audience=audience,
-        grant_type=DEVICE_CODE,
-        source=ctx.request.client_ip,
-    )
+    return await issue(ctx, grant, scope=scope, audience=audience, grant_type=DEVICE_CODE)

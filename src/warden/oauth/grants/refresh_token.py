@@ -20,13 +20,7 @@ from __future__ import annotations
 from typing import NoReturn
 
 from warden.errors import InvalidGrantError
-from warden.oauth.grants.base import (
-    GrantContext,
-    choose_audience,
-    narrow_resources,
-    narrow_scope,
-    requested_resources,
-)
+from warden.oauth.grants.base import GrantContext, issue, narrowed
 from warden.oauth.issuance import TokenResponse
 from warden.oauth.model import AuditEvent, RefreshToken
 
@@ -47,21 +41,11 @@ async def refresh(ctx: GrantContext) -> TokenResponse:
         raise InvalidGrantError("The refresh token has been revoked or has expired")
     if ctx.now >= token.expires_at:
         raise InvalidGrantError("The refresh token has expired")
-    resources = narrow_resources(await requested_resources(ctx), grant.resources)
-    audience = choose_audience(resources, ctx.client, ctx.settings)
-    scope = narrow_scope(ctx.form.get("scope"), grant.scope)
+    scope, audience = await narrowed(ctx, scope=grant.scope, resources=grant.resources)
     if not await ctx.stores.refresh_tokens.consume(token.token_hash, ctx.now):
         # Lost a race against a concurrent refresh of the same token: not a theft signal.
         raise InvalidGrantError("The refresh token has already been used")
-    return await ctx.minter.mint(
-        ctx.stores,
-        client=ctx.client,
-        grant=grant,
-        scope=scope,
-        audience=audience,
-        grant_type="refresh_token",
-        source=ctx.request.client_ip,
-    )
+    return await issue(ctx, grant, scope=scope, audience=audience, grant_type="refresh_token")
 
 
 async def _reused(ctx: GrantContext, token: RefreshToken) -> NoReturn:

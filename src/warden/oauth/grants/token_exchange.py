@@ -45,7 +45,7 @@ from warden.oauth.exchange import (
     next_actors,
     subject_token,
 )
-from warden.oauth.grants.base import GrantContext, choose_audience, narrow_scope
+from warden.oauth.grants.base import GrantContext, choose_audience, issue, narrow_scope
 from warden.oauth.issuance import Delegation, TokenResponse, act_claim, seconds_left
 from warden.oauth.model import Grant
 from warden.oauth.resources import resolve_resources
@@ -66,14 +66,12 @@ async def token_exchange(ctx: GrantContext) -> TokenResponse:
     scope = _scope(ctx, subject)
     audience = await _audience(ctx)
     grant, refreshable = await _grant(ctx, subject, actors, scope=scope, audience=audience)
-    response = await ctx.minter.mint(
-        ctx.stores,
-        client=client,
-        grant=grant,
+    response = await issue(
+        ctx,
+        grant,
         scope=scope,
         audience=audience,
         grant_type=TOKEN_EXCHANGE,
-        source=ctx.request.client_ip,
         delegation=Delegation(
             not_after=subject.expires_at,
             refreshable=refreshable,
