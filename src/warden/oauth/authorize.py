@@ -236,10 +236,7 @@ async def check_scope(draft: _Draft, env: AuthorizeEnv, stores: Stores) -> None:
 async def check_resource(draft: _Draft, env: AuthorizeEnv, stores: Stores) -> None:
     """Resource indicators: absolute, no fragment, allowed by policy (RFC 8707 §2; SEC-15)."""
     draft.resources = await resolve_resources(
-        draft.params.get_all("resource"),
-        policy=env.settings.resource_policy,
-        store=stores.resources,
-        allow_loopback_http=env.settings.is_development,
+        draft.params.get_all("resource"), settings=env.settings, store=stores.resources
     )
 
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from warden.errors import InvalidTargetError
 from warden.oauth.ports import ResourceStore
-from warden.settings import is_loopback_host
+from warden.settings import Settings, is_loopback_host
 
 __all__ = ["canonical_resource", "resolve_resources"]
 
@@ -50,23 +50,20 @@ def _same(a: str, b: str) -> bool:
 
 
 async def resolve_resources(
-    requested: Sequence[str],
-    *,
-    policy: str,
-    store: ResourceStore,
-    allow_loopback_http: bool,
+    requested: Sequence[str], *, settings: Settings, store: ResourceStore
 ) -> tuple[str, ...]:
     """Validate the requested resources and return the audience values to mint.
 
     RFC 8707 §2: the server may refuse more than one resource; Warden issues one audience
-    per token (SEC-36), so two or more is ``invalid_target``.
+    per token (SEC-36), so two or more is ``invalid_target``. ``settings.resource_policy``
+    says whether only registered resources are accepted; loopback http only in development.
     """
     if len(requested) > MAX_RESOURCES:
         raise InvalidTargetError("Request one resource at a time")
     out = []
     for uri in requested:
-        canonical = canonical_resource(uri, allow_loopback_http=allow_loopback_http)
-        if policy == "registered":
+        canonical = canonical_resource(uri, allow_loopback_http=settings.is_development)
+        if settings.resource_policy == "registered":
             known = [r.uri for r in await store.list()]
             match = next((k for k in known if _same(k.lower(), canonical.lower())), None)
             if match is None:

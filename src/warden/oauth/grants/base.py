@@ -61,10 +61,7 @@ GrantHandler = Callable[[GrantContext], Awaitable[TokenResponse]]
 async def requested_resources(ctx: GrantContext) -> tuple[str, ...]:
     """The ``resource`` parameters of the request, validated and canonical (RFC 8707 §2)."""
     return await resolve_resources(
-        ctx.form.get_all("resource"),
-        policy=ctx.settings.resource_policy,
-        store=ctx.stores.resources,
-        allow_loopback_http=ctx.settings.is_development,
+        ctx.form.get_all("resource"), settings=ctx.settings, store=ctx.stores.resources
     )
 
 

@@ -112,10 +112,7 @@ async def _audience(ctx: GrantContext) -> str:
     named: list[str] = []
     for name in ("resource", "audience"):
         named += await resolve_resources(
-            ctx.form.get_all(name),
-            policy=ctx.settings.resource_policy,
-            store=ctx.stores.resources,
-            allow_loopback_http=ctx.settings.is_development,
+            ctx.form.get_all(name), settings=ctx.settings, store=ctx.stores.resources
         )
     audience = choose_audience(tuple(dict.fromkeys(named)), ctx.client, ctx.settings)
     targets = ctx.settings.exchange.targets.get(ctx.client.client_id)
