@@ -27,7 +27,7 @@ from warden.agent.errors import AuthorizationError, DiscoveryError
 from warden.agent.flow import FlowContext
 from warden.agent.pkce import S256, new_code_verifier, new_state, s256_challenge, same_secret
 from warden.agent.registration import AuthMethod
-from warden.agent.tokens import TokenSet, request_token
+from warden.agent.tokens import TokenSet
 
 __all__ = [
     "AuthorizationCodeFlow",
@@ -141,14 +141,7 @@ class AuthorizationCodeFlow:
             "code_verifier": verifier,
             "resource": ctx.resource,
         }
-        return await request_token(
-            ctx.http,
-            ctx.server.token_endpoint,
-            ctx.client,
-            form,
-            now=ctx.clock.now(),
-            requested_scope=ctx.scope,
-        )
+        return await ctx.request_token(form)
 
 
 def _at(url: str, redirect_uri: str) -> bool:

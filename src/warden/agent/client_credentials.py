@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from warden.agent.errors import RegistrationError
 from warden.agent.flow import FlowContext
 from warden.agent.registration import AuthMethod
-from warden.agent.tokens import TokenSet, request_token
+from warden.agent.tokens import TokenSet
 
 __all__ = ["ClientCredentialsFlow"]
 
@@ -34,11 +34,4 @@ class ClientCredentialsFlow:
         form = {"grant_type": "client_credentials", "resource": ctx.resource}
         if ctx.scope:
             form["scope"] = ctx.scope
-        return await request_token(
-            ctx.http,
-            ctx.server.token_endpoint,
-            ctx.client,
-            form,
-            now=ctx.clock.now(),
-            requested_scope=ctx.scope,
-        )
+        return await ctx.request_token(form)

@@ -16,12 +16,11 @@ from typing import Any
 
 import anyio
 
-from warden.agent import _http
 from warden.agent._urls import is_secure_endpoint
 from warden.agent.errors import DiscoveryError, TokenError
 from warden.agent.flow import FlowContext
 from warden.agent.registration import AuthMethod
-from warden.agent.tokens import TokenSet, client_authentication, request_token
+from warden.agent.tokens import TokenSet, post_as_client
 
 __all__ = ["DEVICE_CODE_GRANT", "DeviceAuthorization", "DeviceCodeFlow", "ShowUserCode"]
 
@@ -88,14 +87,7 @@ class DeviceCodeFlow:
                     "The device code expired before it was approved", error="expired_token"
                 )
             try:
-                return await request_token(
-                    ctx.http,
-                    ctx.server.token_endpoint,
-                    ctx.client,
-                    form,
-                    now=ctx.clock.now(),
-                    requested_scope=ctx.scope,
-                )
+                return await ctx.request_token(form)
             except TokenError as exc:
                 if exc.error == "slow_down":
                     interval += SLOW_DOWN_SECONDS
@@ -114,17 +106,9 @@ async def request_device_authorization(ctx: FlowContext) -> DeviceAuthorization:
     form = {"resource": ctx.resource}
     if ctx.scope:
         form["scope"] = ctx.scope
-    headers = client_authentication(ctx.client, form)
-    reply = await _http.post_form(ctx.http, endpoint, form, headers)
-    if reply.status_code != 200 or reply.body is None:
-        error, description = reply.error()
-        raise TokenError(
-            "The device authorization request was refused",
-            error=error,
-            description=description,
-            status_code=reply.status_code,
-        )
-    return _device_authorization(reply.body)
+    refused = "The device authorization request was refused"
+    body = await post_as_client(ctx.http, endpoint, ctx.client, form, refused=refused)
+    return _device_authorization(body)
 
 
 def _device_authorization(body: Mapping[str, Any]) -> DeviceAuthorization:

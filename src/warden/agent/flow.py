@@ -8,6 +8,7 @@ agent acting as itself.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -15,7 +16,7 @@ import httpx
 
 from warden.agent.discovery import ServerMetadata
 from warden.agent.registration import AuthMethod, ClientCredentials
-from warden.agent.tokens import TokenSet
+from warden.agent.tokens import TokenSet, request_token
 from warden.clock import Clock
 
 __all__ = ["Flow", "FlowContext"]
@@ -32,6 +33,20 @@ class FlowContext:
     """The protected resource identifier, sent as RFC 8707 ``resource`` everywhere (C5)."""
     scope: str | None
     clock: Clock
+
+    async def request_token(self, form: Mapping[str, str]) -> TokenSet:
+        """POST a token request as this client (RFC 6749 §3.2).
+
+        ``scope`` stands for the granted scope when the server does not echo it (§5.1).
+        """
+        return await request_token(
+            self.http,
+            self.server.token_endpoint,
+            self.client,
+            form,
+            now=self.clock.now(),
+            requested_scope=self.scope,
+        )
 
 
 class Flow(Protocol):

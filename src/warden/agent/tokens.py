@@ -20,7 +20,7 @@ from warden.agent import _http
 from warden.agent.errors import TokenError
 from warden.agent.registration import ClientCredentials
 
-__all__ = ["TokenSet", "client_authentication", "refresh", "request_token"]
+__all__ = ["TokenSet", "client_authentication", "post_as_client", "refresh", "request_token"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,18 +86,32 @@ async def request_token(
 
     :raises TokenError: an error response (RFC 6749 §5.2), or a success the agent cannot use.
     """
+    refused = f"The token endpoint refused the {form.get('grant_type')} request"
+    body = await post_as_client(http, token_endpoint, client, form, refused=refused)
+    return _token_set(body, client, now=now, requested_scope=requested_scope)
+
+
+async def post_as_client(
+    http: httpx.AsyncClient,
+    endpoint: str,
+    client: ClientCredentials,
+    form: Mapping[str, str],
+    *,
+    refused: str,
+) -> Mapping[str, Any]:
+    """POST ``form`` with the client's authentication; the JSON object of a 200 answer.
+
+    :raises TokenError: ``refused``, with the RFC 6749 §5.2 error of any other answer.
+    """
     body = dict(form)
     headers = client_authentication(client, body)
-    reply = await _http.post_form(http, token_endpoint, body, headers)
+    reply = await _http.post_form(http, endpoint, body, headers)
     if reply.status_code != 200 or reply.body is None:
         error, description = reply.error()
         raise TokenError(
-            f"The token endpoint refused the {form.get('grant_type')} request",
-            error=error,
-            description=description,
-            status_code=reply.status_code,
+            refused, error=error, description=description, status_code=reply.status_code
         )
-    return _token_set(reply.body, client, now=now, requested_scope=requested_scope)
+    return reply.body
 
 
 async def refresh(
