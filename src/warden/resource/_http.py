@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any, Final
+from types import TracebackType
+from typing import Any, Final, Self
 
 import httpx
 
@@ -20,6 +21,7 @@ __all__ = [
     "DEFAULT_TIMEOUT_SECONDS",
     "MAX_DOCUMENT_BYTES",
     "HttpStatusError",
+    "OwnsHttpClient",
     "new_client",
     "request_json",
 ]
@@ -43,6 +45,28 @@ def new_client() -> httpx.AsyncClient:
         follow_redirects=False,
         headers={"accept": "application/json"},
     )
+
+
+class OwnsHttpClient:
+    """An async context manager closing the client it made with :func:`new_client`, if any."""
+
+    _owned_http: httpx.AsyncClient | None = None
+
+    async def aclose(self) -> None:
+        """Close the HTTP client this verifier created, if any."""
+        if self._owned_http is not None:
+            await self._owned_http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
 
 
 async def request_json(

@@ -16,8 +16,7 @@ import base64
 import hashlib
 import re
 from collections import OrderedDict
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final
 from urllib.parse import quote_plus
 
 import httpx
@@ -25,7 +24,7 @@ import httpx
 from warden.clock import Clock, SystemClock
 from warden.resource._claims import audience, build_principal, check_leeway, check_times
 from warden.resource._compact import MAX_TOKEN_BYTES
-from warden.resource._http import new_client, request_json
+from warden.resource._http import OwnsHttpClient, new_client, request_json
 from warden.resource._urls import check_issuer, check_resource
 from warden.resource.discovery import AuthorizationServerMetadata
 from warden.resource.errors import InvalidTokenError
@@ -39,7 +38,7 @@ _B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
 """RFC 6750 §2.1 ``b64token``: what may follow ``Bearer``."""
 
 
-class IntrospectionVerifier:
+class IntrospectionVerifier(OwnsHttpClient):
     """Verifies access tokens by asking the authorization server (RFC 7662).
 
     :param issuer: the authorization server's issuer identifier, exactly.
@@ -144,22 +143,6 @@ class IntrospectionVerifier:
         self._cache[digest] = (until, principal)
         while len(self._cache) > MAX_CACHE_ENTRIES:
             self._cache.popitem(last=False)
-
-    async def aclose(self) -> None:
-        """Close the HTTP client this verifier created, if any."""
-        if self._owned_http is not None:
-            await self._owned_http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
 
 
 def _basic(client_id: str, client_secret: str) -> str:

@@ -27,8 +27,7 @@ active (RFC 7662), for deployments that need revocation to take effect at once.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from types import TracebackType
-from typing import Any, Final, Protocol, Self
+from typing import Any, Final, Protocol
 
 import httpx
 
@@ -36,7 +35,7 @@ from warden.clock import Clock, SystemClock
 from warden.resource._algorithms import DEFAULT_ALGORITHMS, check_algorithms, signature_valid
 from warden.resource._claims import audience, build_principal, check_leeway, check_times
 from warden.resource._compact import parse_compact
-from warden.resource._http import new_client
+from warden.resource._http import OwnsHttpClient, new_client
 from warden.resource._urls import check_issuer, check_resource
 from warden.resource.discovery import AuthorizationServerMetadata
 from warden.resource.errors import InvalidTokenError
@@ -68,7 +67,7 @@ class BearerVerifier(Protocol):
         ...
 
 
-class TokenVerifier:
+class TokenVerifier(OwnsHttpClient):
     """Validates RFC 9068 JWT access tokens against the issuer's published keys.
 
     :param issuer: the authorization server's issuer identifier, exactly as in its metadata.
@@ -176,19 +175,3 @@ class TokenVerifier:
             expires_at=exp,
             subject_required=True,
         )
-
-    async def aclose(self) -> None:
-        """Close the HTTP client this verifier created, if any."""
-        if self._owned_http is not None:
-            await self._owned_http.aclose()
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
