@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
+from warden.cli._support import fail, when
 from warden.errors import OAuthError
 from warden.oauth.model import Client
 from warden.oauth.ports import Stores
@@ -97,7 +97,7 @@ def list_clients() -> None:
 def remove(client_id: Annotated[str, typer.Argument(help="The client_id to remove.")]) -> None:
     """Delete a client, revoke every grant it holds and forget its consents."""
     if not _run(lambda ctx, s: ctx.registrar.remove(client_id, stores=s)):
-        _fail(f"No client {client_id}.")
+        fail(f"No client {client_id}.")
     typer.echo(f"Removed {client_id}; its grants are revoked.")
 
 
@@ -111,14 +111,14 @@ def reap() -> None:
 
 
 def _row(client: Client) -> list[str]:
-    last_used = _when(client.last_used_at) if client.last_used_at else "never used"
+    last_used = when(client.last_used_at) if client.last_used_at else "never used"
     return [
         client.client_id,
         client.origin,
         client.kind,
         client.token_endpoint_auth_method,
         client.client_name or "-",
-        _when(client.created_at),
+        when(client.created_at),
         last_used,
     ]
 
@@ -138,13 +138,4 @@ def _run(work: Callable[[AppContext, Stores], Awaitable[T]]) -> T:
     try:
         return asyncio.run(main())
     except OAuthError as exc:
-        _fail(exc.description or exc.error)
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"Error: {message}", err=True)
-    raise typer.Exit(1)
-
-
-def _when(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        fail(exc.description or exc.error)

@@ -6,9 +6,7 @@ A running server picks up what these commands change within ``tokens.key_refresh
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, TypeVar
 
@@ -16,11 +14,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from warden.cli._support import run_with_stores, when
 from warden.clock import SystemClock
 from warden.errors import WardenError
 from warden.oauth.ports import KeyStore
 from warden.settings import Settings
-from warden.storage.engine import Database
 from warden.tokens.encryption import KeyCipher
 from warden.tokens.keys import KeyRing
 from warden.web.context import fernet_key, load_master_secret
@@ -60,7 +58,7 @@ def list_keys() -> None:
         return
     table = Table("kid", "alg", "state", "created")
     for key in keys:
-        table.add_row(key.kid, key.alg, key.state, _when(key.created_at))
+        table.add_row(key.kid, key.alg, key.state, when(key.created_at))
     Console().print(table)
 
 
@@ -87,17 +85,8 @@ def _run(work: Callable[[KeyRing, KeyStore], Awaitable[T]], settings: Settings |
     ring = KeyRing(
         KeyCipher(fernet_key(master, "signing-keys")), SystemClock(), settings.tokens.signing_alg
     )
-
-    async def main() -> T:
-        db = Database(settings.database_url)
-        try:
-            async with db.unit_of_work() as stores:
-                return await work(ring, stores.keys)
-        finally:
-            await db.dispose()
-
     try:
-        return asyncio.run(main())
+        return run_with_stores(settings, lambda stores: work(ring, stores.keys))
     except WardenError as exc:
         typer.echo(f"Error: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -107,7 +96,3 @@ def _longest_token_life(settings: Settings) -> int:
     tokens = settings.tokens
     ttl = max(tokens.access_token_ttl_seconds, tokens.client_credentials_ttl_seconds)
     return ttl + tokens.key_refresh_seconds
-
-
-def _when(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -10,13 +10,11 @@ exactly as added here.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated
 
 import typer
 
+from warden.cli._support import fail, run_with_stores, when
 from warden.clock import SystemClock
 from warden.errors import OAuthError
 from warden.oauth.model import Resource
@@ -24,13 +22,10 @@ from warden.oauth.ports import Stores
 from warden.oauth.resources import canonical_resource
 from warden.oauth.scopes import ScopeCatalogue, format_scope, parse_scope
 from warden.settings import Settings
-from warden.storage.engine import Database
 
 __all__ = ["app"]
 
 app = typer.Typer(help="Add, list and remove protected resources.", no_args_is_help=True)
-
-T = TypeVar("T")
 
 
 @app.command()
@@ -50,7 +45,7 @@ def add(
         wanted = parse_scope(scopes.strip() or None)
         ScopeCatalogue.load(settings.scopes_file).check_known(wanted)
     except OAuthError as exc:
-        _fail(f"{exc.description or exc.error}: {uri}")
+        fail(f"{exc.description or exc.error}: {uri}")
     resource = Resource(canonical, tuple(sorted(wanted)), name, SystemClock().now())
 
     async def work(stores: Stores) -> bool:
@@ -58,7 +53,7 @@ def add(
         await stores.resources.add(resource)
         return existed
 
-    replaced = _run(settings, work)
+    replaced = run_with_stores(settings, work)
     typer.echo(f"{'Updated' if replaced else 'Added'} {canonical}")
     if settings.resource_policy == "any":
         typer.echo(
@@ -71,7 +66,7 @@ def add(
 def list_resources() -> None:
     """Show every resource: URI, name, scopes and when it was added."""
     settings = Settings()
-    resources = _run(settings, lambda s: s.resources.list())
+    resources = run_with_stores(settings, lambda s: s.resources.list())
     if not resources:
         typer.echo("No resources yet: add one with `warden resources add URI --scopes ...`.")
     for resource in sorted(resources, key=lambda r: r.uri):
@@ -79,7 +74,7 @@ def list_resources() -> None:
             resource.uri,
             resource.name or "-",
             format_scope(resource.scopes) or "-",
-            _when(resource.created_at),
+            when(resource.created_at),
         ]
         typer.echo("\t".join(row))
     typer.echo(f"Resource policy: {settings.resource_policy}", err=True)
@@ -93,29 +88,6 @@ def remove(uri: Annotated[str, typer.Argument(help="The resource identifier to r
         canonical = canonical_resource(uri, allow_loopback_http=True)
     except OAuthError:
         canonical = uri
-    if not _run(settings, lambda s: s.resources.remove(canonical)):
-        _fail(f"No resource {uri}.")
+    if not run_with_stores(settings, lambda s: s.resources.remove(canonical)):
+        fail(f"No resource {uri}.")
     typer.echo(f"Removed {canonical}; tokens already issued for it stay valid until they expire.")
-
-
-def _run(settings: Settings, work: Callable[[Stores], Awaitable[T]]) -> T:
-    """Run ``work`` in one unit of work against the configured database."""
-
-    async def main() -> T:
-        db = Database(settings.database_url)
-        try:
-            async with db.unit_of_work() as stores:
-                return await work(stores)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(main())
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"Error: {message}", err=True)
-    raise typer.Exit(1)
-
-
-def _when(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")

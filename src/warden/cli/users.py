@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 
+from warden.cli._support import fail, run_with_stores, when
 from warden.clock import SystemClock
 from warden.oauth.ports import Stores
 from warden.oauth.users import InvalidUsernameError, Passwords, add_user
 from warden.settings import Settings
-from warden.storage.engine import Database
 
 __all__ = ["app"]
 
 app = typer.Typer(help="Add, list and remove users.", no_args_is_help=True)
-
-T = TypeVar("T")
 
 
 @app.command()
@@ -36,28 +31,28 @@ def add(
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     if not password:
-        _fail("The password must not be empty.")
+        fail("The password must not be empty.")
     settings = Settings()
     passwords = Passwords(settings.login)
     now = SystemClock().now()
     try:
-        user = _run(
+        user = run_with_stores(
             settings, lambda s: add_user(s.users, name, password, passwords=passwords, now=now)
         )
     except (InvalidUsernameError, ValueError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(f"Added {user.username} ({user.user_id}).")
 
 
 @app.command("list")
 def list_users() -> None:
     """Show every user: username, id and when it was added."""
-    users = _run(Settings(), lambda s: s.users.list())
+    users = run_with_stores(Settings(), lambda s: s.users.list())
     if not users:
         typer.echo("No users yet: add one with `warden users add NAME`.")
         return
     for user in users:
-        typer.echo(f"{user.username}\t{user.user_id}\t{_when(user.created_at)}")
+        typer.echo(f"{user.username}\t{user.user_id}\t{when(user.created_at)}")
 
 
 @app.command()
@@ -75,29 +70,6 @@ def remove(name: Annotated[str, typer.Argument(help="The username to remove.")])
             await stores.consents.delete(user.user_id, consent.client_id)
         return await stores.users.remove(user.username)
 
-    if not _run(Settings(), work):
-        _fail(f"No user named {name}.")
+    if not run_with_stores(Settings(), work):
+        fail(f"No user named {name}.")
     typer.echo(f"Removed {name}; their grants are revoked.")
-
-
-def _run(settings: Settings, work: Callable[[Stores], Awaitable[T]]) -> T:
-    """Run ``work`` in one unit of work against the configured database."""
-
-    async def main() -> T:
-        db = Database(settings.database_url)
-        try:
-            async with db.unit_of_work() as stores:
-                return await work(stores)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(main())
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"Error: {message}", err=True)
-    raise typer.Exit(1)
-
-
-def _when(at: float) -> str:
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
