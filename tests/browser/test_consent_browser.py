@@ -205,6 +205,7 @@ async def test_consent_unchecking_one_scope_then_revoking_the_agent(
         await send.uncheck()
         await page.get_by_role("button", name="Allow").click()
         location = await asyncio.wait_for(arrived, timeout=10)
+        await page.wait_for_url(REDIRECT_URI + "?**")  # the agent's page has loaded
         query = parse_qs(urlsplit(location).query)
         assert query["state"] == ["browser-state"] and query["iss"] == [warden_url]
         issued = await http.post(

@@ -31,7 +31,7 @@ from starlette.staticfiles import StaticFiles
 
 from warden.errors import InvalidRequestError, OAuthError, TooManyRequestsError
 from warden.oauth import interaction
-from warden.oauth.authorize import AuthorizeFailure
+from warden.oauth.authorize import AuthorizationRequest, AuthorizeFailure
 from warden.oauth.interaction import AskConsent, Person, SendToClient, SignIn, Step
 from warden.oauth.login import sign_in
 from warden.oauth.model import AuditEvent, Client
@@ -192,22 +192,8 @@ class FrontChannel:
                 return self.pages.error(_FORBIDDEN, status_code=403)
             if not await self._spend(transaction, stores):
                 return self.pages.error(_FORBIDDEN, status_code=403)
-            source = _ip(request)
-            answer: SendToClient | AskConsent
             try:
-                if decision == "deny":
-                    answer = await interaction.deny(
-                        pending, person, self.ctx, stores, source=source
-                    )
-                else:
-                    answer = await interaction.approve(
-                        pending,
-                        person,
-                        self.ctx,
-                        stores,
-                        source=source,
-                        posted_scopes=_chosen(form),
-                    )
+                answer = await self._take(request, form, pending, person, stores)
             except AuthorizeFailure as failure:
                 return self.pages.error(failure.error)
         if isinstance(answer, AskConsent):
@@ -215,6 +201,22 @@ class FrontChannel:
             fresh = Transaction.start(answer.request, session_hash=person.session.session_hash)
             return self._consent_page(fresh, answer, status_code=400)
         return self._send(answer, transaction, after_post=True)
+
+    async def _take(
+        self,
+        request: Request,
+        form: Params,
+        pending: AuthorizationRequest,
+        person: Person,
+        stores: Stores,
+    ) -> SendToClient | AskConsent:
+        """The person's decision: deny, or approve what they left checked."""
+        source = _ip(request)
+        if form.get("decision") == "deny":
+            return await interaction.deny(pending, person, self.ctx, stores, source=source)
+        return await interaction.approve(
+            pending, person, self.ctx, stores, source=source, posted_scopes=_chosen(form)
+        )
 
     async def _resume(
         self,
