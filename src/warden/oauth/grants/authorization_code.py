@@ -23,9 +23,9 @@ from typing import NoReturn
 
 from warden.errors import InvalidGrantError
 from warden.oauth import pkce
-from warden.oauth.grants.base import GrantContext, issue, narrowed, start_grant
+from warden.oauth.grants.base import GrantContext, issue, narrowed, revoke_family, start_grant
 from warden.oauth.issuance import TokenResponse
-from warden.oauth.model import AuditEvent, AuthorizationCode
+from warden.oauth.model import AuthorizationCode
 
 __all__ = ["exchange_code"]
 
@@ -73,16 +73,7 @@ async def _redeemable(ctx: GrantContext, value: str, verifier: str) -> Authoriza
 
 async def _replayed(ctx: GrantContext, code: AuthorizationCode) -> NoReturn:
     """Step 4: revoke everything issued from the code, then refuse (SEC-19)."""
-    await ctx.stores.grants.revoke(code.grant_id, ctx.now)
-    await ctx.stores.audit.record(
-        AuditEvent(
-            event="grant.revoked",
-            at=ctx.now,
-            client_id=code.client_id,
-            user_id=code.user_id,
-            grant_id=code.grant_id,
-            source=ctx.request.client_ip,
-            data={"reason": "authorization_code_replayed"},
-        )
+    await revoke_family(
+        ctx, code.grant_id, user_id=code.user_id, reason="authorization_code_replayed"
     )
     raise InvalidGrantError("The authorization code has already been used")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from warden.errors import InvalidScopeError, InvalidTargetError
 from warden.oauth.introspection import TokenInspector
 from warden.oauth.issuance import Delegation, TokenMinter, TokenResponse
-from warden.oauth.model import Client, Grant
+from warden.oauth.model import AuditEvent, Client, Grant
 from warden.oauth.ports import Stores
 from warden.oauth.requests import OAuthRequest, Params
 from warden.oauth.resources import resolve_resources
@@ -31,6 +31,7 @@ __all__ = [
     "narrow_scope",
     "narrowed",
     "requested_resources",
+    "revoke_family",
     "start_grant",
 ]
 
@@ -173,4 +174,22 @@ async def issue(
         grant_type=grant_type,
         source=ctx.request.client_ip,
         delegation=delegation,
+    )
+
+
+async def revoke_family(
+    ctx: GrantContext, grant_id: str, *, user_id: str | None, reason: str
+) -> None:
+    """Revoke a grant with every token it produced, and record why (SEC-19, SEC-31)."""
+    await ctx.stores.grants.revoke(grant_id, ctx.now)
+    await ctx.stores.audit.record(
+        AuditEvent(
+            event="grant.revoked",
+            at=ctx.now,
+            client_id=ctx.client.client_id,
+            user_id=user_id,
+            grant_id=grant_id,
+            source=ctx.request.client_ip,
+            data={"reason": reason},
+        )
     )

@@ -20,9 +20,9 @@ from __future__ import annotations
 from typing import NoReturn
 
 from warden.errors import InvalidGrantError
-from warden.oauth.grants.base import GrantContext, issue, narrowed
+from warden.oauth.grants.base import GrantContext, issue, narrowed, revoke_family
 from warden.oauth.issuance import TokenResponse
-from warden.oauth.model import AuditEvent, RefreshToken
+from warden.oauth.model import RefreshToken
 
 __all__ = ["refresh"]
 
@@ -53,15 +53,5 @@ async def _reused(ctx: GrantContext, token: RefreshToken) -> NoReturn:
     assert token.consumed_at is not None
     grace = ctx.settings.tokens.refresh_token_reuse_grace_seconds
     if ctx.now - token.consumed_at >= grace:
-        await ctx.stores.grants.revoke(token.grant_id, ctx.now)
-        await ctx.stores.audit.record(
-            AuditEvent(
-                event="grant.revoked",
-                at=ctx.now,
-                client_id=token.client_id,
-                grant_id=token.grant_id,
-                source=ctx.request.client_ip,
-                data={"reason": "refresh_token_reused"},
-            )
-        )
+        await revoke_family(ctx, token.grant_id, user_id=None, reason="refresh_token_reused")
     raise InvalidGrantError("The refresh token has already been used")
