@@ -5,12 +5,12 @@ Pure ASGI middleware (no ``BaseHTTPMiddleware``, so streaming and lifespans are 
 CORS (SEC-115; mcp-auth P7). Browser-based MCP clients (MCP Inspector, web agents) call the
 discovery documents, the JWKS, registration and the token, revocation, introspection and
 device authorization endpoints from another origin. Those answer with
-``Access-Control-Allow-Origin: *`` and never
-``Access-Control-Allow-Credentials``: they take no cookies, so any origin may read them, and a
-wildcard cannot be combined with credentials by design of the Fetch standard. Error responses
-and 404 fall-throughs under those paths get the same headers, or a browser client could not
-read the ``error`` it must act on. The front-channel pages (``/authorize``, ``/login``,
-``/consent``, ``/logout``, ``/device``) never get CORS: they run on cookies and must only ever be
+``Access-Control-Allow-Origin: *`` and never ``Access-Control-Allow-Credentials``: they take
+no cookies, so any origin may read them, and a wildcard cannot be combined with credentials
+by design of the Fetch standard. Error responses and 404 fall-throughs under those paths get
+the same headers, or a browser client could not read the ``error`` it must act on. The
+front-channel pages (``/authorize``, ``/login``, ``/consent``, ``/logout``, and ``/device``
+where a person enters a user code) never get CORS: they run on cookies and must only ever be
 navigated to (OAuth 2.0 Security BCP §4.16).
 
 Hardening (SEC-114): ``X-Content-Type-Options: nosniff`` on every response, and
