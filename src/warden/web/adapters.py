@@ -16,6 +16,7 @@ from warden.oauth.requests import OAuthRequest, Params
 __all__ = [
     "MAX_FORM_BYTES",
     "NO_STORE",
+    "client_ip",
     "error_response",
     "json_response",
     "oauth_request",
@@ -45,8 +46,12 @@ async def oauth_request(request: Request, *, form: bool = True) -> OAuthRequest:
         headers={k.lower(): v for k, v in request.headers.items()},
         query=Params(_parse_qsl(request.url.query)),
         form=form_params,
-        client_ip=request.client.host if request.client else None,
+        client_ip=client_ip(request),
     )
+
+
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
 
 
 async def _read_capped(request: Request) -> bytes:

@@ -61,10 +61,14 @@ class Cookies:
 
     def __init__(self, settings: Settings) -> None:
         self._secure = not settings.is_development
-        prefix = "__Host-" if self._secure else ""
-        self.session = f"{prefix}warden-session"
-        self._transaction_prefix = f"{prefix}warden-txn-"
+        self._prefix = "__Host-" if self._secure else ""
+        self.session = self.name("warden-session")
+        self._transaction_prefix = self.name("warden-txn-")
         self._transaction_ttl = settings.login.transaction_ttl_seconds
+
+    def name(self, base: str) -> str:
+        """A cookie's name, with the ``__Host-`` prefix on an https issuer."""
+        return self._prefix + base
 
     def transaction(self, txn: str) -> str:
         return self._transaction_prefix + txn
@@ -85,6 +89,10 @@ class Cookies:
             httponly=True,
             samesite="lax",
         )
+
+    def set_session(self, response: Response, session_id: str) -> None:
+        """A browser-session cookie: the stored session's expiry is what counts (SEC-71)."""
+        self.set(response, self.session, session_id, max_age=None)
 
     def set_transaction(self, response: Response, transaction: Transaction, value: str) -> None:
         self.set(response, self.transaction(transaction.txn), value, self._transaction_ttl)

@@ -10,6 +10,7 @@ consent POST, which goes to the client.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +20,7 @@ from starlette.responses import HTMLResponse
 from warden.errors import OAuthError
 from warden.settings import Settings
 
-__all__ = ["PAGE_HEADERS", "Pages", "when"]
+__all__ = ["PAGE_HEADERS", "Notice", "Pages", "when"]
 
 PAGE_HEADERS: Mapping[str, str] = {
     "Content-Security-Policy": (
@@ -31,6 +32,20 @@ PAGE_HEADERS: Mapping[str, str] = {
     "Cache-Control": "no-store",
     "Pragma": "no-cache",
 }
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """What a form page says when it comes back after a refused post, and how it is served."""
+
+    message: str | None = None
+    status_code: int = 200
+    headers: Mapping[str, str] | None = None
+
+    @classmethod
+    def of(cls, error: OAuthError) -> Notice:
+        """An error shown on the form page with its status and headers (429 and ``Retry-After``)."""
+        return cls(error.description, error.status_code, error.headers)
 
 
 class Pages:
@@ -63,6 +78,17 @@ class Pages:
     ) -> HTMLResponse:
         html = self._env.get_template(template).render(**self._urls, **context)
         return HTMLResponse(html, status_code, headers={**PAGE_HEADERS, **(headers or {})})
+
+    def form(self, template: str, notice: Notice | None, **context: Any) -> HTMLResponse:
+        """A page with a form, and the notice it is shown with (none the first time)."""
+        notice = notice or Notice()
+        return self.render(
+            template,
+            status_code=notice.status_code,
+            headers=notice.headers,
+            message=notice.message,
+            **context,
+        )
 
     def error(self, error: OAuthError, *, status_code: int | None = None) -> HTMLResponse:
         """An error the person sees; nothing is sent to the client (SEC-7).

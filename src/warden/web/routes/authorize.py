@@ -22,28 +22,27 @@ a scope the request did not ask for is refused (SEC-8).
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from warden.errors import InvalidRequestError, OAuthError, TooManyRequestsError
+from warden.errors import InvalidRequestError, OAuthError
 from warden.oauth import interaction
 from warden.oauth.authorize import AuthorizationRequest, AuthorizeFailure
 from warden.oauth.interaction import AskConsent, Person, SendToClient, SignIn, Step
-from warden.oauth.login import sign_in
 from warden.oauth.model import AuditEvent, Client
 from warden.oauth.ports import Stores
 from warden.oauth.principals import client_profile
 from warden.oauth.requests import Params
-from warden.oauth.sessions import Sessions
 from warden.oauth.transactions import DeferredError, Transaction
-from warden.web.adapters import oauth_request, redirect_to_client
-from warden.web.context import AppContext, derive_key
-from warden.web.cookies import MAX_COOKIE_BYTES, Cookies, TransactionSealer
-from warden.web.pages import Pages
+from warden.web.adapters import client_ip, oauth_request, redirect_to_client
+from warden.web.browser import BrowserEndpoints, credentials, see_other
+from warden.web.context import AppContext
+from warden.web.cookies import MAX_COOKIE_BYTES, TransactionSealer
+from warden.web.pages import Notice
 
 __all__ = ["FrontChannel", "routes"]
 
@@ -54,21 +53,20 @@ _DECISIONS = ("approve", "approve-selected", "deny")
 ``approve`` alone for everything asked (see the module docstring)."""
 
 _EXPIRED = InvalidRequestError("This sign-in request has expired or was opened in another browser")
-_FORBIDDEN = InvalidRequestError("This form could not be verified; start again from the app")
 
 
-class FrontChannel:
-    """The browser-facing endpoints, sharing one set of pages, cookies and keys."""
+class FrontChannel(BrowserEndpoints):
+    """The authorization endpoint and its pages, sharing one set of pages, cookies and keys."""
 
     def __init__(self, ctx: AppContext) -> None:
-        self.ctx = ctx
-        self.pages = Pages(ctx.settings)
-        self.cookies = Cookies(ctx.settings)
+        super().__init__(
+            ctx,
+            forbidden=InvalidRequestError(
+                "This form could not be verified; start again from the app"
+            ),
+        )
         login = ctx.settings.login
         self.sealer = TransactionSealer(ctx.master_secret, ctx.clock, login.transaction_ttl_seconds)
-        self._csrf_key = derive_key(ctx.master_secret, "session-csrf")
-        parts = urlsplit(ctx.settings.issuer)
-        self._origin = f"{parts.scheme}://{parts.netloc}"
 
     # -- endpoints -------------------------------------------------------------------------
 
@@ -79,7 +77,7 @@ class FrontChannel:
         except OAuthError as exc:
             return self.pages.error(exc)
         async with self.ctx.db.unit_of_work() as stores:
-            person = await self._person(request, stores)
+            person = await self.person(request, stores)
             try:
                 step = await interaction.begin(oauth, person, self.ctx, stores)
             except AuthorizeFailure as failure:
@@ -95,34 +93,25 @@ class FrontChannel:
             return checked
         form, transaction = checked
         try:
-            username, password = form.get("username") or "", form.get("password") or ""
+            username, password = credentials(form)
         except OAuthError as exc:
             return self.pages.error(exc)
         async with self.ctx.db.unit_of_work() as stores:
             client = await stores.clients.get(transaction.redirect.client_id)
-            try:
-                user = await sign_in(
-                    username,
-                    password,
-                    env=self.ctx,
-                    stores=stores,
-                    client_id=transaction.redirect.client_id,
-                    actor_type=client.kind if client else None,
-                    source=_ip(request),
-                )
-            except TooManyRequestsError as exc:
-                return self._login_page(transaction, client, exc.description, 429, exc.headers)
-            if user is None:
-                return self._login_page(transaction, client, "Wrong username or password.", 400)
-            session_id, session = await self._sessions(stores).start(
-                user.user_id,
-                now=self.ctx.clock.now(),
-                replacing=request.cookies.get(self.cookies.session),
+            signed_in = await self.sign_in_with_password(
+                request,
+                stores,
+                username,
+                password,
+                client_id=transaction.redirect.client_id,
+                actor_type=client.kind if client else None,
             )
-            transaction = transaction.bind(session.session_hash)
-            person = Person(session, user)
+            if isinstance(signed_in, Notice):
+                return self._login_page(transaction, client, signed_in)
+            person = signed_in.person
+            transaction = transaction.bind(person.session.session_hash)
             response = await self._resume(request, transaction, person, stores, after_post=True)
-        self.cookies.set(response, self.cookies.session, session_id, max_age=None)
+        self.cookies.set_session(response, signed_in.session_id)
         return response
 
     async def consent(self, request: Request) -> Response:
@@ -134,7 +123,7 @@ class FrontChannel:
         if transaction is None:
             return self.pages.error(_EXPIRED)
         async with self.ctx.db.unit_of_work() as stores:
-            person = await self._person(request, stores)
+            person = await self.person(request, stores)
             if person is None or not transaction.bound_to(person.session.session_hash):
                 # Whoever signs in now owns the transaction; it lives in this browser only.
                 client = await stores.clients.get(transaction.redirect.client_id)
@@ -143,22 +132,22 @@ class FrontChannel:
 
     async def logout(self, request: Request) -> Response:
         """``POST /logout``: end the session server side (SEC-75)."""
-        if self._foreign_origin(request):
-            return self.pages.error(_FORBIDDEN, status_code=403)
+        if self.foreign_origin(request):
+            return self.refuse()
         try:
             form = (await oauth_request(request)).form
             txn, csrf = form.get("txn"), form.get("csrf_token")
         except OAuthError:
-            return self.pages.error(_FORBIDDEN, status_code=403)
+            return self.refuse()
         transaction = self._transaction(request, txn) if txn else None
         if txn and transaction is None:
             return self.pages.error(_EXPIRED)
         async with self.ctx.db.unit_of_work() as stores:
-            person = await self._person(request, stores)
+            person = await self.person(request, stores)
             if not self._may_sign_out(person, transaction, csrf, stores):
-                return self.pages.error(_FORBIDDEN, status_code=403)
+                return self.refuse()
             if person is not None:
-                await self._sessions(stores).end(request.cookies.get(self.cookies.session, ""))
+                await self.sessions(stores).end(request.cookies.get(self.cookies.session, ""))
                 await stores.audit.record(
                     AuditEvent("logout", self.ctx.clock.now(), user_id=person.user.user_id)
                 )
@@ -187,11 +176,11 @@ class FrontChannel:
         if decision not in _DECISIONS or isinstance(pending, DeferredError):
             return self.pages.error(InvalidRequestError("Choose Allow or Deny"))
         async with self.ctx.db.unit_of_work() as stores:
-            person = await self._person(request, stores)
+            person = await self.person(request, stores)
             if person is None or not transaction.bound_to(person.session.session_hash):
-                return self.pages.error(_FORBIDDEN, status_code=403)
+                return self.refuse()
             if not await self._spend(transaction, stores):
-                return self.pages.error(_FORBIDDEN, status_code=403)
+                return self.refuse()
             try:
                 answer = await self._take(request, form, pending, person, stores)
             except AuthorizeFailure as failure:
@@ -211,7 +200,7 @@ class FrontChannel:
         stores: Stores,
     ) -> SendToClient | AskConsent:
         """The person's decision: deny, or approve what they left checked."""
-        source = _ip(request)
+        source = client_ip(request)
         if form.get("decision") == "deny":
             return await interaction.deny(pending, person, self.ctx, stores, source=source)
         return await interaction.approve(
@@ -229,7 +218,7 @@ class FrontChannel:
     ) -> Response:
         try:
             step = await interaction.resume(
-                transaction.pending, person, self.ctx, stores, source=_ip(request)
+                transaction.pending, person, self.ctx, stores, source=client_ip(request)
             )
         except AuthorizeFailure as failure:
             return self.pages.error(failure.error)
@@ -276,21 +265,17 @@ class FrontChannel:
         self,
         transaction: Transaction,
         client: Client | None,
-        message: str | None = None,
-        status_code: int = 200,
-        headers: dict[str, str] | None = None,
+        notice: Notice | None = None,
     ) -> Response:
         sealed = self.sealer.seal(transaction)
         if len(sealed) > MAX_COOKIE_BYTES:
             return self.pages.error(InvalidRequestError("The authorization request is too large"))
-        response = self.pages.render(
+        response = self.pages.form(
             "login.html",
-            status_code=status_code,
-            headers=headers,
+            notice,
             txn=transaction.txn,
             csrf_token=transaction.csrf_token,
             client=client_profile(client) if client else None,
-            message=message,
         )
         self.cookies.set_transaction(response, transaction, sealed)
         return response
@@ -311,7 +296,7 @@ class FrontChannel:
     def _see_consent_page(self, transaction: Transaction) -> Response:
         """303 to ``GET /consent?txn=``: post/redirect/get, so a reload never re-posts."""
         url = self.ctx.settings.endpoint("/consent") + "?" + urlencode({"txn": transaction.txn})
-        response = RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+        response = see_other(url)
         self.cookies.set_transaction(response, transaction, self.sealer.seal(transaction))
         return response
 
@@ -319,10 +304,10 @@ class FrontChannel:
 
     async def _checked_post(self, request: Request) -> tuple[Params, Transaction] | Response:
         """A same-origin form post for a live transaction with its CSRF token (SEC-65)."""
-        if self._foreign_origin(request):
-            return self.pages.error(_FORBIDDEN, status_code=403)
+        form = await self.same_origin_form(request)
+        if isinstance(form, Response):
+            return form
         try:
-            form = (await oauth_request(request)).form
             txn, csrf = form.get("txn"), form.get("csrf_token")
         except OAuthError as exc:
             return self.pages.error(exc)
@@ -330,15 +315,8 @@ class FrontChannel:
         if transaction is None:
             return self.pages.error(_EXPIRED)
         if not transaction.check_csrf(csrf):
-            return self.pages.error(_FORBIDDEN, status_code=403)
+            return self.refuse()
         return form, transaction
-
-    def _foreign_origin(self, request: Request) -> bool:
-        """An ``Origin`` other than the issuer's. ``null`` is what browsers send for our own
-        forms under ``Referrer-Policy: no-referrer`` (Fetch §3.1), so only the CSRF token
-        can judge those."""
-        origin = request.headers.get("origin")
-        return origin not in (None, "null", self._origin)
 
     def _may_sign_out(
         self,
@@ -352,7 +330,7 @@ class FrontChannel:
                 person is not None and transaction.bound_to(person.session.session_hash)
             )
             return transaction.check_csrf(csrf) and not bound_elsewhere
-        return person is not None and self._sessions(stores).check_csrf(person.session, csrf)
+        return person is not None and self.sessions(stores).check_csrf(person.session, csrf)
 
     async def _spend(self, transaction: Transaction, stores: Stores) -> bool:
         """A transaction is answered once: its CSRF token is single use (SEC-65)."""
@@ -364,26 +342,6 @@ class FrontChannel:
         if txn is None:
             return None
         return self.sealer.unseal(txn, self.cookies.read_transaction(request, txn))
-
-    def _sessions(self, stores: Stores) -> Sessions:
-        return Sessions(
-            stores.sessions,
-            self.ctx.hasher,
-            ttl_seconds=self.ctx.settings.login.session_ttl_seconds,
-            csrf_key=self._csrf_key,
-        )
-
-    async def _person(self, request: Request, stores: Stores) -> Person | None:
-        session_id = request.cookies.get(self.cookies.session)
-        session = await self._sessions(stores).find(session_id, now=self.ctx.clock.now())
-        if session is None:
-            return None
-        user = await stores.users.get(session.user_id)
-        return Person(session, user) if user else None
-
-
-def _ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
 
 
 def _chosen(form: Params) -> list[str] | None:

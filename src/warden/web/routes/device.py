@@ -21,13 +21,11 @@ to the session *and* the code. The pages carry the anti-framing headers of every
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from warden.errors import InvalidRequestError, OAuthError, TooManyRequestsError
@@ -40,15 +38,12 @@ from warden.oauth.device import (
 )
 from warden.oauth.device_verification import DeviceVerifier, FoundDevice, device_consent_view
 from warden.oauth.interaction import Person
-from warden.oauth.login import sign_in
 from warden.oauth.ports import Stores
-from warden.oauth.requests import Params
-from warden.oauth.secrets import constant_time_equals, new_token
 from warden.oauth.sessions import Sessions
-from warden.web.adapters import json_response, oauth_request
+from warden.web.adapters import client_ip, json_response, oauth_request
+from warden.web.browser import BrowserEndpoints, SignInCsrf, credentials, see_other
 from warden.web.context import AppContext, derive_key
-from warden.web.cookies import Cookies
-from warden.web.pages import Pages
+from warden.web.pages import Notice
 from warden.web.routes.token import _authenticator as token_endpoint_authenticator
 
 __all__ = ["CONFIRM_PATH", "SIGN_IN_PATH", "DeviceVerificationPages", "routes"]
@@ -56,34 +51,31 @@ __all__ = ["CONFIRM_PATH", "SIGN_IN_PATH", "DeviceVerificationPages", "routes"]
 SIGN_IN_PATH = VERIFICATION_PATH + "/login"
 CONFIRM_PATH = VERIFICATION_PATH + "/confirm"
 
-_FORBIDDEN = InvalidRequestError("This form could not be verified; start again on your device")
-_INVALID_CODE = (
+_INVALID_CODE = Notice(
     "That code is not valid, or it has expired or been used. Check the code your device "
-    "shows, or start again on the device."
+    "shows, or start again on the device.",
+    400,
 )
 
 
-class DeviceVerificationPages:
+class DeviceVerificationPages(BrowserEndpoints):
     """``/device``, ``/device/login`` and ``/device/confirm``, sharing pages, cookies and keys."""
 
     def __init__(self, ctx: AppContext) -> None:
-        settings = ctx.settings
-        self.ctx = ctx
-        self.pages = Pages(settings)
-        self.cookies = Cookies(settings)
+        super().__init__(
+            ctx,
+            forbidden=InvalidRequestError(
+                "This form could not be verified; start again on your device"
+            ),
+        )
         self.verifier = DeviceVerifier(
             ctx, confirm_key=derive_key(ctx.master_secret, "device-confirm")
         )
-        # The authorization pages' key: /logout then accepts the sign-out button's token.
-        self._session_csrf_key = derive_key(ctx.master_secret, "session-csrf")
-        self._sign_in_key = derive_key(ctx.master_secret, "device-sign-in")
-        self._sign_in_cookie = ("" if settings.is_development else "__Host-") + "warden-device"
-        parts = urlsplit(settings.issuer)
-        self._origin = f"{parts.scheme}://{parts.netloc}"
+        self._sign_in_csrf = SignInCsrf(ctx, self.cookies, "device")
         self._urls: dict[str, Any] = {
-            "device_url": settings.endpoint(VERIFICATION_PATH),
-            "device_login_url": settings.endpoint(SIGN_IN_PATH),
-            "device_confirm_url": settings.endpoint(CONFIRM_PATH),
+            "device_url": ctx.settings.endpoint(VERIFICATION_PATH),
+            "device_login_url": ctx.settings.endpoint(SIGN_IN_PATH),
+            "device_confirm_url": ctx.settings.endpoint(CONFIRM_PATH),
         }
 
     # -- endpoints -------------------------------------------------------------------------
@@ -91,7 +83,7 @@ class DeviceVerificationPages:
     async def verify(self, request: Request) -> Response:
         """``GET /device[?user_code=]`` and ``POST /device``: find the code, show who asks."""
         if request.method == "POST":
-            params = await self._checked_form(request)
+            params = await self.same_origin_form(request)
             if isinstance(params, Response):
                 return params
         else:
@@ -104,58 +96,40 @@ class DeviceVerificationPages:
         except OAuthError as exc:
             return self.pages.error(exc)
         async with self.ctx.db.unit_of_work() as stores:
-            person = await self._person(request, stores)
+            person = await self.person(request, stores)
             if person is None:
                 return self._sign_in_page(request, typed)
-            sessions = self._sessions(stores)
+            sessions = self.sessions(stores)
             if request.method == "POST" and not sessions.check_csrf(person.session, csrf):
-                return self.pages.error(_FORBIDDEN, status_code=403)
+                return self.refuse()
             if typed is None:
                 return self._code_page(person, sessions)
             return await self._look_up(request, stores, person, typed)
 
     async def sign_in(self, request: Request) -> Response:
         """``POST /device/login``: check the credentials, start a new session, go back."""
-        form = await self._checked_form(request)
+        form = await self.same_origin_form(request)
         if isinstance(form, Response):
             return form
         try:
             typed, csrf = form.get("user_code"), form.get("csrf_token")
-            username, password = form.get("username") or "", form.get("password") or ""
+            username, password = credentials(form)
         except OAuthError as exc:
             return self.pages.error(exc)
-        if not self._sign_in_token_matches(request, csrf):
-            return self.pages.error(_FORBIDDEN, status_code=403)
+        if not self._sign_in_csrf.matches(request, csrf):
+            return self.refuse()
         async with self.ctx.db.unit_of_work() as stores:
-            try:
-                user = await sign_in(
-                    username,
-                    password,
-                    env=self.ctx,
-                    stores=stores,
-                    client_id=None,
-                    actor_type=None,
-                    source=_ip(request),
-                )
-            except TooManyRequestsError as exc:
-                return self._sign_in_page(request, typed, exc.description, 429, exc.headers)
-            if user is None:
-                return self._sign_in_page(request, typed, "Wrong username or password.", 400)
-            session_id, _ = await self._sessions(stores).start(
-                user.user_id,
-                now=self.ctx.clock.now(),
-                replacing=request.cookies.get(self.cookies.session),
-            )
-        response = RedirectResponse(
-            self._back_to_device(typed), status_code=303, headers={"Cache-Control": "no-store"}
-        )
-        self.cookies.set(response, self.cookies.session, session_id, max_age=None)
-        self.cookies.delete(response, self._sign_in_cookie)
+            signed_in = await self.sign_in_with_password(request, stores, username, password)
+        if isinstance(signed_in, Notice):
+            return self._sign_in_page(request, typed, signed_in)
+        response = see_other(self._back_to_device(typed))
+        self.cookies.set_session(response, signed_in.session_id)
+        self._sign_in_csrf.forget(response)
         return response
 
     async def confirm(self, request: Request) -> Response:
         """``POST /device/confirm``: the person's decision on one code (SEC-93)."""
-        form = await self._checked_form(request)
+        form = await self.same_origin_form(request)
         if isinstance(form, Response):
             return form
         try:
@@ -164,23 +138,23 @@ class DeviceVerificationPages:
         except OAuthError as exc:
             return self.pages.error(exc)
         async with self.ctx.db.unit_of_work() as stores:
-            person = await self._person(request, stores)
+            person = await self.person(request, stores)
             if (
                 person is None
                 or code is None
                 or not self.verifier.check_confirm_token(person.session.session_hash, code, csrf)
             ):
-                return self.pages.error(_FORBIDDEN, status_code=403)
+                return self.refuse()
             if decision != "approve" and decision != "deny":
                 return self.pages.error(InvalidRequestError("Choose Allow or Deny"))
             try:
                 found = await self.verifier.decide(
-                    stores, code, person, approve=decision == "approve", source=_ip(request)
+                    stores, code, person, approve=decision == "approve", source=client_ip(request)
                 )
             except OAuthError as exc:
                 return self.pages.error(exc)
             if found is None:
-                return self._code_page(person, self._sessions(stores), _INVALID_CODE, 400)
+                return self._code_page(person, self.sessions(stores), _INVALID_CODE)
         return self._decided_page(found, approved=decision == "approve")
 
     # -- pages -----------------------------------------------------------------------------
@@ -189,17 +163,17 @@ class DeviceVerificationPages:
         self, request: Request, stores: Stores, person: Person, typed: str
     ) -> Response:
         """The confirmation page for a live code; one generic page for any other (SEC-90)."""
-        session_hash, sessions = person.session.session_hash, self._sessions(stores)
+        session_hash, sessions = person.session.session_hash, self.sessions(stores)
         try:
             found = await self.verifier.find(
-                stores, typed, session_hash=session_hash, ip=_ip(request)
+                stores, typed, session_hash=session_hash, ip=client_ip(request)
             )
         except TooManyRequestsError as exc:
-            return self._code_page(person, sessions, exc.description, 429, exc.headers)
+            return self._code_page(person, sessions, Notice.of(exc))
         except OAuthError as exc:
             return self.pages.error(exc)
         if found is None:
-            return self._code_page(person, sessions, _INVALID_CODE, 400)
+            return self._code_page(person, sessions, _INVALID_CODE)
         view = device_consent_view(found, catalogue=self.ctx.scopes, username=person.user.username)
         return self.pages.render(
             "device_confirm.html",
@@ -225,101 +199,41 @@ class DeviceVerificationPages:
         )
 
     def _code_page(
-        self,
-        person: Person,
-        sessions: Sessions,
-        message: str | None = None,
-        status_code: int = 200,
-        headers: dict[str, str] | None = None,
+        self, person: Person, sessions: Sessions, notice: Notice | None = None
     ) -> Response:
-        return self.pages.render(
+        return self.pages.form(
             "device.html",
-            status_code=status_code,
-            headers=headers,
+            notice,
             signed_in=True,
             username=person.user.username,
             csrf_token=sessions.csrf_token(person.session),
             user_code=None,
-            message=message,
             **self._urls,
         )
 
     def _sign_in_page(
-        self,
-        request: Request,
-        typed: str | None,
-        message: str | None = None,
-        status_code: int = 200,
-        headers: dict[str, str] | None = None,
+        self, request: Request, typed: str | None, notice: Notice | None = None
     ) -> Response:
         """Sign in first; the code rides along in the form, normalised or not at all."""
-        nonce = request.cookies.get(self._sign_in_cookie) or new_token(16)
         code = normalise_user_code(typed)
-        response = self.pages.render(
-            "device.html",
-            status_code=status_code,
-            headers=headers,
-            signed_in=False,
-            username=None,
-            csrf_token=self._sign_in_token(nonce),
-            user_code=format_user_code(code) if code else None,
-            message=message,
-            **self._urls,
+        return self._sign_in_csrf.page(
+            request,
+            lambda csrf_token: self.pages.form(
+                "device.html",
+                notice,
+                signed_in=False,
+                username=None,
+                csrf_token=csrf_token,
+                user_code=format_user_code(code) if code else None,
+                **self._urls,
+            ),
         )
-        ttl = self.ctx.settings.login.transaction_ttl_seconds
-        self.cookies.set(response, self._sign_in_cookie, nonce, max_age=ttl)
-        return response
 
     def _back_to_device(self, typed: str | None) -> str:
         """Where sign-in returns: our own page, with the code if it is one (SEC-74)."""
         url = self.ctx.settings.endpoint(VERIFICATION_PATH)
         code = normalise_user_code(typed)
         return f"{url}?{urlencode({'user_code': format_user_code(code)})}" if code else url
-
-    # -- checks ----------------------------------------------------------------------------
-
-    async def _checked_form(self, request: Request) -> Params | Response:
-        """The form of a same-origin POST (SEC-65); CSRF tokens are checked by the caller."""
-        origin = request.headers.get("origin")
-        # "null" is what browsers send for our own forms under Referrer-Policy: no-referrer.
-        if origin not in (None, "null", self._origin):
-            return self.pages.error(_FORBIDDEN, status_code=403)
-        try:
-            return (await oauth_request(request)).form
-        except OAuthError as exc:
-            return self.pages.error(exc)
-
-    def _sign_in_token(self, nonce: str) -> str:
-        """Double-submit: the form's token is a MAC of the cookie's nonce."""
-        return hmac.new(self._sign_in_key, nonce.encode(), hashlib.sha256).hexdigest()
-
-    def _sign_in_token_matches(self, request: Request, token: str | None) -> bool:
-        nonce = request.cookies.get(self._sign_in_cookie)
-        return (
-            nonce is not None
-            and token is not None
-            and constant_time_equals(self._sign_in_token(nonce), token)
-        )
-
-    def _sessions(self, stores: Stores) -> Sessions:
-        return Sessions(
-            stores.sessions,
-            self.ctx.hasher,
-            ttl_seconds=self.ctx.settings.login.session_ttl_seconds,
-            csrf_key=self._session_csrf_key,
-        )
-
-    async def _person(self, request: Request, stores: Stores) -> Person | None:
-        session_id = request.cookies.get(self.cookies.session)
-        session = await self._sessions(stores).find(session_id, now=self.ctx.clock.now())
-        if session is None:
-            return None
-        user = await stores.users.get(session.user_id)
-        return Person(session, user) if user else None
-
-
-def _ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
 
 
 def routes(ctx: AppContext) -> list[BaseRoute]:
