@@ -12,6 +12,9 @@ from pathlib import Path
 
 from warden.clock import Clock, SystemClock
 from warden.errors import ConfigurationError
+from warden.net import FetchLimits, SafeFetcher
+from warden.oauth.client_assertion import ClientKeys
+from warden.oauth.client_auth import ClientAuthenticator, FailedAuthentications
 from warden.oauth.clients import ClientDirectory
 from warden.oauth.registration import Registrar
 from warden.oauth.scope_reload import CatalogueReloader
@@ -72,6 +75,9 @@ class AppContext:
     passwords: Passwords
     keyring: KeyRing
     access_tokens: AccessTokenIssuer
+    client_authenticator: ClientAuthenticator
+    """How clients authenticate: at the token, introspection, revocation and device
+    authorization endpoints alike (RFC 6749 §2.3, RFC 8628 §3.1)."""
     scope_reloader: CatalogueReloader | None = None
     """Follows ``settings.scopes_file``, when there is one."""
 
@@ -84,6 +90,7 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
     hasher = SecretHasher(derive_key(master, "secret-digest-pepper"))
     scopes = ScopeCatalogue.load(settings.scopes_file)
     limiter = make_rate_limiter(settings, clock)
+    clients = ClientDirectory.from_settings(settings, scopes=scopes, limiter=limiter, clock=clock)
     return AppContext(
         settings=settings,
         db=Database(settings.database_url),
@@ -95,13 +102,38 @@ def build_context(settings: Settings, *, clock: Clock | None = None) -> AppConte
         registrar=Registrar.from_settings(
             settings, scopes=scopes, hasher=hasher, clock=clock, limiter=limiter
         ),
-        clients=ClientDirectory.from_settings(
-            settings, scopes=scopes, limiter=limiter, clock=clock
-        ),
+        clients=clients,
         passwords=Passwords(settings.login),
         keyring=keyring,
         access_tokens=AccessTokenIssuer(keyring, settings.issuer, clock),
+        client_authenticator=_client_authenticator(settings, clients, hasher, clock, limiter),
         scope_reloader=_scope_reloader(settings, scopes, clock),
+    )
+
+
+def _client_authenticator(
+    settings: Settings,
+    clients: ClientDirectory,
+    hasher: SecretHasher,
+    clock: Clock,
+    limiter: RateLimiter,
+) -> ClientAuthenticator:
+    # private_key_jwt clients' JWKS, fetched SSRF-guarded (RFC 7523 §2.2).
+    limits = FetchLimits(
+        max_bytes=64 * 1024,
+        allowed_content_types=("application/json", "application/jwk-set+json"),
+        allow_loopback=settings.cimd.allow_loopback,
+    )
+    return ClientAuthenticator(
+        clients=clients,  # marks clients used, at most hourly, for reaping
+        hasher=hasher,
+        clock=clock,
+        keys=ClientKeys(SafeFetcher(limits, clock=clock), clock),
+        failures=FailedAuthentications(
+            limiter, clock, limit=settings.tokens.client_auth_failures_per_minute
+        ),
+        issuer=settings.issuer,
+        token_endpoint=settings.endpoint("/token"),
     )
 
 

@@ -44,7 +44,6 @@ from warden.web.adapters import client_ip, json_response, oauth_request
 from warden.web.browser import BrowserEndpoints, SignInCsrf, credentials, see_other
 from warden.web.context import AppContext, derive_key
 from warden.web.pages import Notice
-from warden.web.routes.token import _authenticator as token_endpoint_authenticator
 
 __all__ = ["CONFIRM_PATH", "SIGN_IN_PATH", "DeviceVerificationPages", "routes"]
 
@@ -238,7 +237,7 @@ class DeviceVerificationPages(BrowserEndpoints):
 
 def routes(ctx: AppContext) -> list[BaseRoute]:
     # RFC 8628 §3.1: the client authenticates as it does at the token endpoint.
-    endpoint = DeviceAuthorizationEndpoint(ctx, token_endpoint_authenticator(ctx))
+    endpoint = DeviceAuthorizationEndpoint(ctx, ctx.client_authenticator)
     pages = DeviceVerificationPages(ctx)
 
     async def device_authorization(request: Request) -> Response:

@@ -13,9 +13,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from warden.net import FetchLimits, SafeFetcher
-from warden.oauth.client_assertion import ClientKeys
-from warden.oauth.client_auth import ClientAuthenticator, FailedAuthentications
 from warden.oauth.introspection import TokenInspector
 from warden.oauth.issuance import TokenMinter
 from warden.oauth.revocation import revoke_token
@@ -29,35 +26,10 @@ TOKEN_PATH = "/token"
 INTROSPECTION_PATH = "/introspect"
 REVOCATION_PATH = "/revoke"
 
-_JWKS_LIMITS = FetchLimits(
-    max_bytes=64 * 1024,
-    allowed_content_types=("application/json", "application/jwk-set+json"),
-)
-
-
-def _authenticator(ctx: AppContext) -> ClientAuthenticator:
-    settings = ctx.settings
-    limits = FetchLimits(
-        max_bytes=_JWKS_LIMITS.max_bytes,
-        allowed_content_types=_JWKS_LIMITS.allowed_content_types,
-        allow_loopback=settings.cimd.allow_loopback,
-    )
-    return ClientAuthenticator(
-        clients=ctx.clients,  # marks clients used, at most hourly, for reaping
-        hasher=ctx.hasher,
-        clock=ctx.clock,
-        keys=ClientKeys(SafeFetcher(limits, clock=ctx.clock), ctx.clock),
-        failures=FailedAuthentications(
-            ctx.limiter, ctx.clock, limit=settings.tokens.client_auth_failures_per_minute
-        ),
-        issuer=settings.issuer,
-        token_endpoint=settings.endpoint(TOKEN_PATH),
-    )
-
 
 def routes(ctx: AppContext) -> list[BaseRoute]:
     settings = ctx.settings
-    authenticator = _authenticator(ctx)
+    authenticator = ctx.client_authenticator
     inspector = TokenInspector(
         access_tokens=ctx.access_tokens,
         hasher=ctx.hasher,
