@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import logging
+import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from warden.clock import Clock, SystemClock
 from warden.errors import ConfigurationError
@@ -43,16 +45,21 @@ def load_master_secret(settings: Settings) -> bytes:
     if not settings.is_development:
         raise ConfigurationError("WARDEN_SECRET_KEY is required for a non-loopback issuer")
     path: Path = settings.secret_key_file
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+    try:
+        # Created owner-only in one step, and only once even if two processes race.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_urlsafe(48))
     return path.read_text().strip().encode()
 
 
 def derive_key(master: bytes, purpose: str, length: int = 32) -> bytes:
-    """HKDF-like single-block derivation: one independent key per purpose."""
-    prk = hmac.new(b"warden-v1", master, hashlib.sha256).digest()
-    return hmac.new(prk, purpose.encode() + b"\x01", hashlib.sha256).digest()[:length]
+    """One independent key per purpose from the master secret (HKDF, RFC 5869)."""
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=length, salt=b"warden-v1", info=purpose.encode())
+    return hkdf.derive(master)
 
 
 def fernet_key(master: bytes, purpose: str) -> bytes:
