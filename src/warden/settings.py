@@ -27,6 +27,7 @@ __all__ = [
     "CimdSettings",
     "DeviceSettings",
     "ExchangeSettings",
+    "JanitorSettings",
     "LoginSettings",
     "RegistrationSettings",
     "Settings",
@@ -169,6 +170,23 @@ class DeviceSettings(BaseModel):
     )
 
 
+class JanitorSettings(BaseModel):
+    """Deleting what has expired: codes, refresh tokens, grants, sessions, the denylist."""
+
+    interval_seconds: int = Field(
+        3600, ge=10, description="How often `serve` purges (with the idle-client reaper)."
+    )
+    retention_seconds: int = Field(
+        3600, ge=0, description="How long past its expiry (or revocation) a row is kept."
+    )
+    code_retention_seconds: int = Field(
+        86400,
+        ge=0,
+        description="How long past its expiry an authorization code is kept, so that a late "
+        "replay of a used code still finds and revokes its grant (SEC-19).",
+    )
+
+
 class LoginSettings(BaseModel):
     """Sign-in, browser sessions and the authorization transaction (SEC-71..75, SEC-112)."""
 
@@ -273,6 +291,7 @@ class Settings(BaseSettings):
     device: DeviceSettings = Field(default_factory=DeviceSettings)
     login: LoginSettings = Field(default_factory=LoginSettings)
     exchange: ExchangeSettings = Field(default_factory=ExchangeSettings)
+    janitor: JanitorSettings = Field(default_factory=JanitorSettings)
 
     @classmethod
     def settings_customise_sources(

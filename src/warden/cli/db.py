@@ -1,4 +1,5 @@
-"""`warden db ...`: bring the database schema up to date, and show where it stands."""
+"""`warden db ...`: bring the database schema up to date, show where it stands, and purge
+what has expired."""
 
 from __future__ import annotations
 
@@ -11,13 +12,15 @@ from typing import Annotated, TypeVar
 import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from warden.clock import SystemClock
+from warden.oauth.janitor import purge_expired
 from warden.settings import Settings
 from warden.storage import migrations
 from warden.storage.engine import Database
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+app = typer.Typer(help="Database schema migrations and housekeeping.", no_args_is_help=True)
 
 T = TypeVar("T")
 
@@ -45,6 +48,31 @@ def current() -> None:
     typer.echo(f"{revision or 'empty (no schema)'}: {state}")
     if revision != head:
         raise typer.Exit(1)
+
+
+@app.command()
+def purge() -> None:
+    """Delete expired codes, refresh tokens, grants, sessions and denylist entries now.
+
+    `serve` does the same every `janitor.interval_seconds`; this is for cron or a one-off.
+    """
+    janitor = Settings().janitor
+    db = Database(Settings().database_url)
+
+    async def run() -> dict[str, int]:
+        try:
+            async with db.unit_of_work() as stores:
+                return await purge_expired(
+                    stores,
+                    SystemClock().now(),
+                    retention_seconds=janitor.retention_seconds,
+                    code_retention_seconds=janitor.code_retention_seconds,
+                )
+        finally:
+            await db.dispose()
+
+    for table, count in asyncio.run(run()).items():
+        typer.echo(f"{table}: {count}")
 
 
 @app.command(hidden=True)

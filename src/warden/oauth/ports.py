@@ -70,6 +70,10 @@ class CodeStore(Protocol):
         """Mark the code used; True only for the one caller that flipped it (SEC-20)."""
         ...
 
+    async def purge(self, before: float) -> int:
+        """Delete codes, used or not, that expired before ``before``; return how many."""
+        ...
+
 
 class GrantStore(Protocol):
     async def add(self, grant: Grant) -> None: ...
@@ -87,6 +91,10 @@ class GrantStore(Protocol):
         ...
 
     async def list_for_user(self, user_id: str) -> Sequence[Grant]: ...
+    async def purge(self, before: float) -> int:
+        """Delete grants expired or revoked before ``before`` that no refresh token and no
+        delegated grant refers to any more; return how many."""
+        ...
 
 
 class RefreshTokenStore(Protocol):
@@ -94,6 +102,11 @@ class RefreshTokenStore(Protocol):
     async def get(self, token_hash: str) -> RefreshToken | None: ...
     async def consume(self, token_hash: str, at: float) -> bool:
         """Mark the token rotated; True only for the one caller that flipped it (SEC-32)."""
+        ...
+
+    async def purge(self, before: float) -> int:
+        """Delete tokens that expired, or whose grant expired or was revoked, before
+        ``before``; return how many."""
         ...
 
 
@@ -146,6 +159,9 @@ class SessionStore(Protocol):
     async def add(self, session: Session) -> None: ...
     async def get(self, session_hash: str) -> Session | None: ...
     async def delete(self, session_hash: str) -> None: ...
+    async def purge(self, before: float) -> int:
+        """Delete sessions that expired before ``before``; return how many."""
+        ...
 
 
 class TokenDenylist(Protocol):
@@ -159,6 +175,11 @@ class TokenDenylist(Protocol):
         A single insert-if-absent, so two concurrent uses of one value cannot both succeed
         (client assertion replay, RFC 7523 §3 item 7).
         """
+        ...
+
+    async def purge(self, before: float) -> int:
+        """Forget values that expired before ``before`` (an expired token is refused by its
+        ``exp`` anyway); return how many."""
         ...
 
 

@@ -80,8 +80,8 @@ class GrantRow(Base):
     scope: Mapped[str] = mapped_column(Text)
     resources: Mapped[list[Any]] = mapped_column(JSON)
     created_at: Mapped[float] = mapped_column(Double)
-    expires_at: Mapped[float] = mapped_column(Double)
-    revoked_at: Mapped[float | None] = mapped_column(Double)
+    expires_at: Mapped[float] = mapped_column(Double, index=True)
+    revoked_at: Mapped[float | None] = mapped_column(Double, index=True)
     kind: Mapped[str] = mapped_column(String(32))
     actor_chain: Mapped[list[Any]] = mapped_column(JSON)
     auth_time: Mapped[float | None] = mapped_column(Double)
@@ -157,7 +157,7 @@ class SessionRow(Base):
     session_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[str] = mapped_column(String(64), index=True)
     auth_time: Mapped[float] = mapped_column(Double)
-    expires_at: Mapped[float] = mapped_column(Double)
+    expires_at: Mapped[float] = mapped_column(Double, index=True)
 
 
 class DenylistRow(Base):

@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Mount, Router
 from warden.clock import Clock
 from warden.errors import OAuthError
 from warden.settings import Settings
-from warden.web import adapters
+from warden.web import adapters, housekeeping
 from warden.web.context import AppContext, build_context
 from warden.web.middleware import CorsMiddleware, SecurityHeadersMiddleware
 from warden.web.routes import (
@@ -71,7 +71,7 @@ def create_app(
         for line in ctx.settings.insecure_warnings():
             log.warning("insecure setting: %s", line)
         try:
-            async with jwks.signing_keys(ctx), registration.reaping(ctx):
+            async with jwks.signing_keys(ctx), registration.reaping(ctx), housekeeping.purging(ctx):
                 with _catalogue_signal(ctx):
                     yield
         finally:

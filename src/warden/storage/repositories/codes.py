@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from warden.oauth.model import AuthorizationCode
@@ -61,3 +61,11 @@ class SqlCodeStore:
             .execution_options(synchronize_session=False)
         )
         return result.rowcount == 1  # type: ignore[attr-defined, no-any-return]
+
+    async def purge(self, before: float) -> int:
+        result = await self._s.execute(
+            delete(CodeRow)
+            .where(CodeRow.expires_at < before)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql import ColumnElement
 
 from warden.oauth.model import Grant, RefreshToken
 from warden.storage.models import GrantRow, RefreshTokenRow
@@ -33,6 +35,11 @@ def _grant(row: GrantRow) -> Grant:
         auth_time=row.auth_time,
         parent_grant_id=row.parent_grant_id,
     )
+
+
+def _ended_before(before: float) -> ColumnElement[bool]:
+    """The grant expired or was revoked before ``before``."""
+    return or_(GrantRow.expires_at < before, GrantRow.revoked_at < before)
 
 
 class SqlGrantStore:
@@ -97,6 +104,21 @@ class SqlGrantStore:
         )
         return [_grant(r) for r in rows]
 
+    async def purge(self, before: float) -> int:
+        # A grant still named by a refresh token or a delegated grant stays: the token's
+        # replay must find its family (SEC-31) and revoking it must reach its delegations.
+        child = aliased(GrantRow)
+        result = await self._s.execute(
+            delete(GrantRow)
+            .where(
+                _ended_before(before),
+                ~exists().where(RefreshTokenRow.grant_id == GrantRow.grant_id),
+                ~exists().where(child.parent_grant_id == GrantRow.grant_id),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
 
 class SqlRefreshTokenStore:
     def __init__(self, session: AsyncSession) -> None:
@@ -140,3 +162,12 @@ class SqlRefreshTokenStore:
             .execution_options(synchronize_session=False)
         )
         return result.rowcount == 1  # type: ignore[attr-defined, no-any-return]
+
+    async def purge(self, before: float) -> int:
+        ended = select(GrantRow.grant_id).where(_ended_before(before))
+        result = await self._s.execute(
+            delete(RefreshTokenRow)
+            .where(or_(RefreshTokenRow.expires_at < before, RefreshTokenRow.grant_id.in_(ended)))
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]

@@ -37,6 +37,14 @@ class SqlSessionStore:
     async def delete(self, session_hash: str) -> None:
         await self._s.execute(delete(SessionRow).where(SessionRow.session_hash == session_hash))
 
+    async def purge(self, before: float) -> int:
+        result = await self._s.execute(
+            delete(SessionRow)
+            .where(SessionRow.expires_at < before)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
 
 class SqlDenylist:
     def __init__(self, session: AsyncSession) -> None:
@@ -61,3 +69,11 @@ class SqlDenylist:
         return (
             await self._s.scalar(select(DenylistRow.jti).where(DenylistRow.jti == jti)) is not None
         )
+
+    async def purge(self, before: float) -> int:
+        result = await self._s.execute(
+            delete(DenylistRow)
+            .where(DenylistRow.expires_at < before)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]

@@ -8,10 +8,8 @@ for the life of the app.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,6 +19,7 @@ from warden.errors import InvalidClientMetadataError
 from warden.oauth.client_information import Registration
 from warden.web.adapters import NO_STORE, json_response
 from warden.web.context import AppContext
+from warden.web.housekeeping import every
 
 __all__ = ["REGISTER_PATH", "reap_once", "reaping", "routes"]
 
@@ -97,22 +96,7 @@ async def reap_once(ctx: AppContext) -> list[str]:
     return reaped
 
 
-async def _reap_forever(ctx: AppContext) -> None:
-    while True:
-        await asyncio.sleep(ctx.settings.registration.reap_interval_seconds)
-        try:
-            await reap_once(ctx)
-        except Exception:
-            log.exception("reaping idle clients failed; retrying next interval")
-
-
-@asynccontextmanager
-async def reaping(ctx: AppContext) -> AsyncIterator[None]:
+def reaping(ctx: AppContext) -> AbstractAsyncContextManager[None]:
     """Reap idle dynamic clients every ``reap_interval_seconds`` until the app stops."""
-    task = asyncio.create_task(_reap_forever(ctx))
-    try:
-        yield
-    finally:
-        task.cancel()
-        with suppress(asyncio.CancelledError):
-            await task
+    seconds = ctx.settings.registration.reap_interval_seconds
+    return every(seconds, lambda: reap_once(ctx), "reaping idle clients")
