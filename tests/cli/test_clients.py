@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from warden.cli import app
@@ -18,22 +16,6 @@ from warden.storage.engine import Database
 from warden.web.context import derive_key, load_master_secret
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("WARDEN_DATABASE_URL", url)
-    monkeypatch.setenv("WARDEN_SECRET_KEY", "cli-test-secret-" + "x" * 32)
-    monkeypatch.setenv("WARDEN_ISSUER", "https://warden.test")
-
-    async def create() -> None:
-        db = Database(url)
-        await db.create_all()
-        await db.dispose()
-
-    asyncio.run(create())
-    return Settings()
 
 
 def _stored(settings: Settings, client_id: str) -> Client | None:

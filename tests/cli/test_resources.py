@@ -18,24 +18,6 @@ runner = CliRunner()
 MCP = "https://mcp.example.com/mcp"
 
 
-@pytest.fixture
-def env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """The commands' environment, on the test database (the one ``make_app`` uses too)."""
-    url = database_url
-    monkeypatch.setenv("WARDEN_DATABASE_URL", url)
-    monkeypatch.setenv("WARDEN_SECRET_KEY", "cli-test-secret-" + "x" * 32)
-    monkeypatch.setenv("WARDEN_ISSUER", "https://warden.test")
-    monkeypatch.delenv("WARDEN_RESOURCE_POLICY", raising=False)
-
-    async def create() -> None:
-        db = Database(url)
-        await db.create_all()
-        await db.dispose()
-
-    asyncio.run(create())
-    return Settings()
-
-
 def _stored(settings: Settings) -> list[Resource]:
     async def read() -> list[Resource]:
         db = Database(settings.database_url)

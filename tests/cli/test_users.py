@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from warden.cli import app
@@ -13,25 +11,6 @@ from warden.settings import Settings
 from warden.storage.engine import Database
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("WARDEN_DATABASE_URL", url)
-    monkeypatch.setenv("WARDEN_SECRET_KEY", "cli-test-secret-" + "x" * 32)
-    monkeypatch.setenv("WARDEN_ISSUER", "https://warden.test")
-    # Cheap argon2id parameters: these tests are about the commands, not the hash cost.
-    monkeypatch.setenv("WARDEN_LOGIN__ARGON2_MEMORY_KIB", "1024")
-    monkeypatch.setenv("WARDEN_LOGIN__ARGON2_TIME_COST", "1")
-
-    async def create() -> None:
-        db = Database(url)
-        await db.create_all()
-        await db.dispose()
-
-    asyncio.run(create())
-    return Settings()
 
 
 def _stored_hash(settings: Settings, username: str) -> str | None:
