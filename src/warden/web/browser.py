@@ -155,6 +155,13 @@ class SignInCsrf:
     def forget(self, response: Response) -> None:
         self._cookies.delete(response, self._cookie)
 
+    def signed_in(self, location: str, session_id: str) -> Response:
+        """The 303 after a sign-in: the new session cookie set, the form's nonce dropped."""
+        response = see_other(location)
+        self._cookies.set_session(response, session_id)
+        self.forget(response)
+        return response
+
     def _token(self, nonce: str) -> str:
         return hmac.new(self._key, nonce.encode(), hashlib.sha256).hexdigest()
 

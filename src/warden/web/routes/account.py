@@ -103,10 +103,7 @@ class AccountPages(BrowserEndpoints):
         if isinstance(signed_in, Notice):
             return self._sign_in_page(request, signed_in)
         # Post/redirect/get to a fixed local path, never a parameter (SEC-74).
-        response = see_other(self._list_url)
-        self.cookies.set_session(response, signed_in.session_id)
-        self._sign_in_csrf.forget(response)
-        return response
+        return self._sign_in_csrf.signed_in(self._list_url, signed_in.session_id)
 
     async def revoke(self, request: Request) -> Response:
         """``POST /account/connections/revoke``: take one connection back (SEC-70)."""

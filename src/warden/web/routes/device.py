@@ -41,7 +41,7 @@ from warden.oauth.interaction import Person
 from warden.oauth.ports import Stores
 from warden.oauth.sessions import Sessions
 from warden.web.adapters import client_ip, json_response, oauth_request
-from warden.web.browser import BrowserEndpoints, SignInCsrf, credentials, see_other
+from warden.web.browser import BrowserEndpoints, SignInCsrf, credentials
 from warden.web.context import AppContext, derive_key
 from warden.web.pages import Notice
 
@@ -121,10 +121,7 @@ class DeviceVerificationPages(BrowserEndpoints):
             signed_in = await self.sign_in_with_password(request, stores, username, password)
         if isinstance(signed_in, Notice):
             return self._sign_in_page(request, typed, signed_in)
-        response = see_other(self._back_to_device(typed))
-        self.cookies.set_session(response, signed_in.session_id)
-        self._sign_in_csrf.forget(response)
-        return response
+        return self._sign_in_csrf.signed_in(self._back_to_device(typed), signed_in.session_id)
 
     async def confirm(self, request: Request) -> Response:
         """``POST /device/confirm``: the person's decision on one code (SEC-93)."""
