@@ -5,63 +5,30 @@ Each purge deletes exactly the rows that ended before its cut-off and keeps the 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from tests.storage.records import NOW, in_uow, make_code, make_grant, make_refresh
 
 from warden.oauth.model import AuthorizationCode, Grant, RefreshToken, Session
 from warden.storage.engine import Database
 from warden.storage.repositories import SqlStores
 
-T = TypeVar("T")
-NOW = 1_800_000_000.0
-
-
-async def _in_uow(db: Database, action: Callable[[SqlStores], Awaitable[T]]) -> T:
-    async with db.unit_of_work() as stores:
-        return await action(stores)
-
 
 def _grant(grant_id: str, *, expires_at: float, revoked_at: float | None = None) -> Grant:
-    return Grant(
-        grant_id=grant_id,
-        client_id="c1",
-        user_id="u1",
-        scope="read:calendar",
-        resources=("https://mcp.example/",),
+    parent = "g-parent" if grant_id == "g-child" else None
+    return make_grant(
+        grant_id,
         created_at=NOW - 7200,
         expires_at=expires_at,
         revoked_at=revoked_at,
-        parent_grant_id="g-parent" if grant_id == "g-child" else None,
+        parent_grant_id=parent,
     )
 
 
 def _code(code_hash: str, *, expires_at: float) -> AuthorizationCode:
-    return AuthorizationCode(
-        code_hash=code_hash,
-        client_id="c1",
-        user_id="u1",
-        grant_id="g1",
-        redirect_uri="http://127.0.0.1/cb",
-        code_challenge="E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-        code_challenge_method="S256",
-        scope="read:calendar",
-        resources=("https://mcp.example/",),
-        auth_time=NOW - 7200,
-        expires_at=expires_at,
-        consumed_at=NOW - 7000,
-    )
+    return make_code(code_hash, auth_time=NOW - 7200, expires_at=expires_at, consumed_at=NOW - 7000)
 
 
 def _refresh(token_hash: str, grant_id: str, *, expires_at: float) -> RefreshToken:
-    return RefreshToken(
-        token_hash=token_hash,
-        grant_id=grant_id,
-        client_id="c1",
-        scope="read:calendar",
-        resources=("https://mcp.example/",),
-        issued_at=NOW - 7200,
-        expires_at=expires_at,
-    )
+    return make_refresh(token_hash, grant_id=grant_id, issued_at=NOW - 7200, expires_at=expires_at)
 
 
 async def _add_all(db: Database, *items: Grant | RefreshToken) -> None:
@@ -72,16 +39,16 @@ async def _add_all(db: Database, *items: Grant | RefreshToken) -> None:
             else:
                 await s.refresh_tokens.add(item)
 
-    await _in_uow(db, add)
+    await in_uow(db, add)
 
 
 async def test_code_purge_deletes_used_and_unused_codes_expired_before(stores_db: Database) -> None:
-    await _in_uow(stores_db, lambda s: s.codes.add(_code("old", expires_at=NOW - 1)))
-    await _in_uow(stores_db, lambda s: s.codes.add(_code("live", expires_at=NOW + 60)))
-    assert await _in_uow(stores_db, lambda s: s.codes.purge(NOW)) == 1
-    assert await _in_uow(stores_db, lambda s: s.codes.get("old")) is None
-    assert await _in_uow(stores_db, lambda s: s.codes.get("live")) is not None
-    assert await _in_uow(stores_db, lambda s: s.codes.purge(NOW)) == 0
+    await in_uow(stores_db, lambda s: s.codes.add(_code("old", expires_at=NOW - 1)))
+    await in_uow(stores_db, lambda s: s.codes.add(_code("live", expires_at=NOW + 60)))
+    assert await in_uow(stores_db, lambda s: s.codes.purge(NOW)) == 1
+    assert await in_uow(stores_db, lambda s: s.codes.get("old")) is None
+    assert await in_uow(stores_db, lambda s: s.codes.get("live")) is not None
+    assert await in_uow(stores_db, lambda s: s.codes.purge(NOW)) == 0
 
 
 async def test_refresh_purge_deletes_expired_tokens_and_those_of_ended_grants(
@@ -99,11 +66,11 @@ async def test_refresh_purge_deletes_expired_tokens_and_those_of_ended_grants(
         _refresh("r-of-expired", "g-expired", expires_at=NOW + 600),
         _refresh("r-revoked-later", "g-revoked-later", expires_at=NOW + 600),
     )
-    assert await _in_uow(stores_db, lambda s: s.refresh_tokens.purge(NOW)) == 3
+    assert await in_uow(stores_db, lambda s: s.refresh_tokens.purge(NOW)) == 3
     for gone in ("r-expired", "r-of-revoked", "r-of-expired"):
-        assert await _in_uow(stores_db, lambda s, h=gone: s.refresh_tokens.get(h)) is None
+        assert await in_uow(stores_db, lambda s, h=gone: s.refresh_tokens.get(h)) is None
     for kept in ("r-live", "r-revoked-later"):
-        assert await _in_uow(stores_db, lambda s, h=kept: s.refresh_tokens.get(h)) is not None
+        assert await in_uow(stores_db, lambda s, h=kept: s.refresh_tokens.get(h)) is not None
 
 
 async def test_grant_purge_keeps_live_grants_and_those_still_referred_to(
@@ -120,24 +87,24 @@ async def test_grant_purge_keeps_live_grants_and_those_still_referred_to(
         _grant("g-parent", expires_at=NOW - 10),
         _grant("g-child", expires_at=NOW + 3600),
     )
-    assert await _in_uow(stores_db, lambda s: s.grants.purge(NOW)) == 2
+    assert await in_uow(stores_db, lambda s: s.grants.purge(NOW)) == 2
     for gone in ("g-expired", "g-revoked"):
-        assert await _in_uow(stores_db, lambda s, g=gone: s.grants.get(g)) is None
+        assert await in_uow(stores_db, lambda s, g=gone: s.grants.get(g)) is None
     for kept in ("g-live", "g-revoked-later", "g-with-token", "g-parent", "g-child"):
-        assert await _in_uow(stores_db, lambda s, g=kept: s.grants.get(g)) is not None
+        assert await in_uow(stores_db, lambda s, g=kept: s.grants.get(g)) is not None
 
 
 async def test_session_purge(stores_db: Database) -> None:
-    await _in_uow(stores_db, lambda s: s.sessions.add(Session("a" * 64, "u1", NOW, NOW - 1)))
-    await _in_uow(stores_db, lambda s: s.sessions.add(Session("b" * 64, "u1", NOW, NOW + 60)))
-    assert await _in_uow(stores_db, lambda s: s.sessions.purge(NOW)) == 1
-    assert await _in_uow(stores_db, lambda s: s.sessions.get("a" * 64)) is None
-    assert await _in_uow(stores_db, lambda s: s.sessions.get("b" * 64)) is not None
+    await in_uow(stores_db, lambda s: s.sessions.add(Session("a" * 64, "u1", NOW, NOW - 1)))
+    await in_uow(stores_db, lambda s: s.sessions.add(Session("b" * 64, "u1", NOW, NOW + 60)))
+    assert await in_uow(stores_db, lambda s: s.sessions.purge(NOW)) == 1
+    assert await in_uow(stores_db, lambda s: s.sessions.get("a" * 64)) is None
+    assert await in_uow(stores_db, lambda s: s.sessions.get("b" * 64)) is not None
 
 
 async def test_denylist_purge(stores_db: Database) -> None:
-    await _in_uow(stores_db, lambda s: s.denylist.add("old", NOW - 1))
-    await _in_uow(stores_db, lambda s: s.denylist.add("live", NOW + 60))
-    assert await _in_uow(stores_db, lambda s: s.denylist.purge(NOW)) == 1
-    assert await _in_uow(stores_db, lambda s: s.denylist.contains("old")) is False
-    assert await _in_uow(stores_db, lambda s: s.denylist.contains("live")) is True
+    await in_uow(stores_db, lambda s: s.denylist.add("old", NOW - 1))
+    await in_uow(stores_db, lambda s: s.denylist.add("live", NOW + 60))
+    assert await in_uow(stores_db, lambda s: s.denylist.purge(NOW)) == 1
+    assert await in_uow(stores_db, lambda s: s.denylist.contains("old")) is False
+    assert await in_uow(stores_db, lambda s: s.denylist.contains("live")) is True
